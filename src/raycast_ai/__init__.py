@@ -1,0 +1,1 @@
+"""raycast-ai: Raycast AI outside the Raycast app."""

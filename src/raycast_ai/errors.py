@@ -1,0 +1,33 @@
+"""The public error tree; see `raycast_ai.protocol.errors` for the hierarchy."""
+
+from .protocol.errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    IncompleteStreamError,
+    InvalidRequestError,
+    MissingAuthError,
+    ModelNotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RaycastError,
+    StreamDecodeError,
+    UpstreamError,
+)
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "IncompleteStreamError",
+    "InvalidRequestError",
+    "MissingAuthError",
+    "ModelNotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RaycastError",
+    "StreamDecodeError",
+    "UpstreamError",
+]

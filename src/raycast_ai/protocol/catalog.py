@@ -1,0 +1,139 @@
+"""The model catalog (GET /api/v1/ai/models) and model-name resolution, never falling back silently."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ModelNotFoundError, StreamDecodeError
+
+# The seed provider's model names, kept working for code written against it.
+ALIASES: Mapping[str, str] = {
+    "gpt-3.5-turbo": "openai-gpt-4o-mini",
+    "gpt-4": "openai-gpt-4o",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEntry:
+    id: str
+    model: str
+    provider: str
+    name: str = ""
+    provider_name: str = ""
+    context: int | None = None
+    requires_better_ai: bool = False
+    availability: str = "public"
+    abilities: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def deprecated(self) -> bool:
+        return self.availability == "deprecated"
+
+    @property
+    def supports_temperature(self) -> bool:
+        return _supported(self.abilities.get("temperature"), default=True)
+
+    @property
+    def supports_tools(self) -> bool:
+        return _supported(self.abilities.get("tools"), default=True)
+
+    @property
+    def reasoning_efforts(self) -> tuple[str, ...]:
+        effort = self.abilities.get("reasoning_effort")
+        if not isinstance(effort, Mapping) or not _supported(effort, default=True):
+            return ()
+        return tuple(str(o) for o in effort.get("options") or ())
+
+    @property
+    def default_reasoning_effort(self) -> str | None:
+        effort = self.abilities.get("reasoning_effort")
+        if not self.reasoning_efforts or not isinstance(effort, Mapping):
+            return None
+        default = effort.get("default")
+        return str(default) if default in self.reasoning_efforts else None
+
+
+def _supported(ability: object, *, default: bool) -> bool:
+    if isinstance(ability, Mapping):
+        return bool(ability.get("supported", default))
+    if isinstance(ability, bool):
+        return ability
+    return default
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    models: tuple[ModelEntry, ...]
+    default_models: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, payload: object) -> Catalog:
+        if not isinstance(payload, Mapping) or not isinstance(payload.get("models"), list):
+            raise StreamDecodeError("Raycast's model list has no 'models' array.")
+        entries = tuple(e for e in map(_entry, payload["models"]) if e is not None)
+        defaults = payload.get("default_models")
+        return cls(
+            entries,
+            {str(k): str(v) for k, v in defaults.items()} if isinstance(defaults, Mapping) else {},
+        )
+
+    def get(self, model_id: str) -> ModelEntry | None:
+        return next((e for e in self.models if e.id == model_id), None)
+
+    def default(self, surface: str = "chat") -> ModelEntry:
+        for key in (surface, "chat"):
+            entry = self.get(self.default_models.get(key, ""))
+            if entry is not None:
+                return entry
+        if not self.models:
+            raise ModelNotFoundError("Raycast's model list is empty.")
+        return self.models[0]
+
+    def resolve(self, name: str | None, aliases: Mapping[str, str] | None = None) -> ModelEntry:
+        """A catalog id, then a provider model name, then an alias; anything else is an error."""
+        if not name:
+            return self.default()
+        entry = self.get(name) or next((e for e in self.models if e.model == name), None)
+        if entry is None:
+            target = {**ALIASES, **(aliases or {})}.get(name)
+            entry = self.get(target) if target else None
+        if entry is None:
+            close = difflib.get_close_matches(name, [e.id for e in self.models], n=3, cutoff=0.4)
+            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            raise ModelNotFoundError(
+                f"Unknown model '{name}'.{hint} Run 'raycast-ai models' to list the model ids.",
+                model=name,
+                suggestions=close,
+            )
+        return entry
+
+    def visible(self, *, premium: bool = True, deprecated: bool = False) -> Sequence[ModelEntry]:
+        return [
+            e
+            for e in self.models
+            if (premium or not e.requires_better_ai) and (deprecated or not e.deprecated)
+        ]
+
+
+def _entry(raw: object) -> ModelEntry | None:
+    if not isinstance(raw, Mapping):
+        return None
+    model_id, model = raw.get("id"), raw.get("model")
+    if not isinstance(model_id, str) or not model_id:
+        return None
+    context = raw.get("context")
+    abilities = raw.get("abilities")
+    return ModelEntry(
+        id=model_id,
+        model=model if isinstance(model, str) and model else model_id,
+        provider=str(raw.get("provider") or ""),
+        name=str(raw.get("name") or model_id),
+        provider_name=str(raw.get("provider_name") or raw.get("provider") or ""),
+        context=context if isinstance(context, int) and not isinstance(context, bool) else None,
+        requires_better_ai=bool(raw.get("requires_better_ai", False)),
+        availability=str(raw.get("availability") or "public"),
+        abilities=dict(abilities) if isinstance(abilities, Mapping) else {},
+    )

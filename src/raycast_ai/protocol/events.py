@@ -1,0 +1,281 @@
+"""Raycast's JSON stream chunks to typed events, and the bytes-to-events parser built on the SSE decoder."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+from .errors import (
+    SIGNING_HINT,
+    AuthenticationError,
+    IncompleteStreamError,
+    RateLimitError,
+    RaycastError,
+    StreamDecodeError,
+    UpstreamError,
+)
+from .sse import DEFAULT_MAX_EVENT_SIZE, SSEDecoder
+
+UNSIGNED_ERROR_PREFIX = "Something went wrong"
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallDelta:
+    """A piece of a tool call; `index` counts calls from 0, `id` and `name` come on the first piece."""
+
+    index: int
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A side-channel message: ping, provider_status, model_updated (a reroute), tool_used, ..."""
+
+    kind: str
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input_tokens: int
+    output_tokens: int
+    reasoning_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    reason: str
+
+
+Event: TypeAlias = TextDelta | ReasoningDelta | ToolCallDelta | Notice | Usage | Finish
+
+_FINISH_REASONS = {"stop": "stop", "end_turn": "stop", "max_tokens": "length", "length": "length"}
+
+
+def normalize_finish_reason(reason: str) -> str:
+    low = reason.lower()
+    return _FINISH_REASONS.get(low, low)
+
+
+class _ToolCalls:
+    """Remaps provider-native tool-call indexes to 0..n by call id and keeps arguments seen so far."""
+
+    __slots__ = ("args", "by_id", "by_upstream_index", "hidden", "local_names", "names")
+
+    def __init__(self, local_names: frozenset[str] | None) -> None:
+        self.local_names = local_names
+        self.by_id: dict[str, int] = {}
+        self.by_upstream_index: dict[int, int] = {}
+        self.names: list[str] = []
+        self.args: list[str] = []
+        self.hidden: set[int] = set()
+
+    def feed(self, calls: list[Any], summary: bool) -> list[Event]:
+        out: list[Event] = []
+        for raw in calls:
+            if isinstance(raw, Mapping):
+                out.extend(self._one(raw, summary or "function" not in raw))
+        return out
+
+    def _one(self, raw: Mapping[str, Any], summary: bool) -> list[Event]:
+        fn = raw.get("function")
+        fn = fn if isinstance(fn, Mapping) else raw
+        call_id = str(raw.get("id") or "")
+        name = str(fn.get("name") or "")
+        arguments = fn.get("arguments")
+        if not isinstance(arguments, str):
+            arguments = "" if arguments is None else json.dumps(arguments, ensure_ascii=False)
+        upstream_index = raw.get("index")
+        index = self.by_id.get(call_id) if call_id else None
+        if index is None and not call_id and isinstance(upstream_index, int):
+            index = self.by_upstream_index.get(upstream_index)
+        if index is None and not call_id and not summary and self.names:
+            index = len(self.names) - 1
+        new = index is None
+        if index is None:
+            index = len(self.names)
+            self.names.append(name)
+            self.args.append("")
+            if call_id:
+                self.by_id[call_id] = index
+            if self.local_names is not None and name and name not in self.local_names:
+                self.hidden.add(index)
+        if isinstance(upstream_index, int):
+            self.by_upstream_index[upstream_index] = index
+        if summary:
+            seen = self.args[index]
+            arguments = arguments[len(seen) :] if arguments.startswith(seen) else ""
+        self.args[index] += arguments
+        if index in self.hidden:
+            return [Notice("tool_used", name)] if new else []
+        if not new and not arguments:
+            return []
+        position = sum(1 for i in range(index) if i not in self.hidden)
+        return [ToolCallDelta(position, call_id if new else "", name if new else "", arguments)]
+
+
+class ChunkInterpreter:
+    """Turns each decoded Raycast chunk into events; raises the typed error an error chunk means."""
+
+    __slots__ = ("_tools", "finished", "signed", "text_parts")
+
+    def __init__(self, *, signed: bool = True, local_tools: frozenset[str] | None = None) -> None:
+        self.signed = signed
+        self.finished = False
+        self.text_parts: list[str] = []
+        self._tools = _ToolCalls(local_tools)
+
+    @property
+    def partial_text(self) -> str:
+        return "".join(self.text_parts)
+
+    def feed(self, chunk: Mapping[str, Any]) -> list[Event]:
+        if chunk.keys() == {"text"}:  # the common case, kept cheap
+            text = chunk["text"]
+            if text and isinstance(text, str):
+                self.text_parts.append(text)
+                return [TextDelta(text)]
+            return []
+        error = chunk.get("error")
+        if error:
+            raise self._error(error)
+        events: list[Event] = []
+        kind = chunk.get("notification_type")
+        if kind:
+            message = chunk.get("notification") or chunk.get("status") or ""
+            content = chunk.get("content")
+            if not message and isinstance(content, Mapping):
+                message = content.get("notification") or ""
+            events.append(Notice(str(kind), str(message)))
+        reasoning = chunk.get("reasoning")
+        if reasoning and isinstance(reasoning, str):
+            events.append(ReasoningDelta(reasoning))
+        finish = chunk.get("finish_reason")
+        text = chunk.get("text")
+        if finish == "error":
+            raise UpstreamError(
+                str(text or "Raycast reported an error."), partial_text=self.partial_text
+            )
+        if text and isinstance(text, str):
+            self.text_parts.append(text)
+            events.append(TextDelta(text))
+        calls = chunk.get("tool_calls")
+        if isinstance(calls, list):
+            events.extend(self._tools.feed(calls, summary=finish == "tool_calls"))
+        usage = chunk.get("usage")
+        if isinstance(usage, Mapping):
+            events.append(_usage(usage))
+        if finish and isinstance(finish, str):
+            self.finished = True
+            events.append(Finish(normalize_finish_reason(finish)))
+        return events
+
+    def end(self) -> None:
+        if not self.finished:
+            partial = self.partial_text
+            raise IncompleteStreamError(
+                f"The Raycast stream ended before the answer was finished "
+                f"({len(partial)} characters arrived). Retry the request.",
+                partial_text=partial,
+            )
+
+    def _error(self, error: object) -> RaycastError:
+        if isinstance(error, Mapping):
+            message = str(error.get("message") or error.get("userMessage") or "")
+            kind = str(error["type"]) if error.get("type") else None
+        else:
+            message, kind = str(error), None
+        message = message or "Raycast reported an error without a message."
+        partial = self.partial_text
+        if not self.signed and message.startswith(UNSIGNED_ERROR_PREFIX):
+            return AuthenticationError(
+                f"Raycast refused the unsigned request ('{message}'). {SIGNING_HINT}",
+                type="signature_required",
+            )
+        if kind == "credits_error":
+            return RateLimitError(
+                f"Raycast AI credits are used up: {message}", type="credits_error"
+            )
+        if kind == "unknown_api_error" and self.signed:
+            message += (
+                " (Raycast answers this when X-Raycast-Signature-v2 does not match: "
+                "check the signing secret.)"
+            )
+        status = 400 if kind == "context_error" else None
+        return UpstreamError(message, type=kind, status_code=status, partial_text=partial)
+
+
+def _usage(raw: Mapping[str, Any]) -> Usage:
+    def number(*keys: str) -> int | None:
+        for key in keys:
+            value = raw.get(key)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return int(value)
+        return None
+
+    return Usage(
+        number("input_tokens", "prompt_tokens") or 0,
+        number("output_tokens", "completion_tokens") or 0,
+        number("reasoning_tokens"),
+    )
+
+
+class StreamParser:
+    """Bytes of a chat_completions response in, events out; `end()` at EOF checks it finished."""
+
+    __slots__ = ("_decoder", "interpreter")
+
+    def __init__(
+        self,
+        *,
+        signed: bool = True,
+        local_tools: frozenset[str] | None = None,
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+    ) -> None:
+        self._decoder = SSEDecoder(max_event_size)
+        self.interpreter = ChunkInterpreter(signed=signed, local_tools=local_tools)
+
+    @property
+    def partial_text(self) -> str:
+        return self.interpreter.partial_text
+
+    def feed(self, data: bytes) -> list[Event]:
+        events: list[Event] = []
+        feed = self.interpreter.feed
+        for sse in self._decoder.feed(data):
+            payload = sse.data
+            if payload == "[DONE]":
+                continue
+            try:
+                chunk = json.loads(payload)
+            except ValueError:
+                raise StreamDecodeError(
+                    f"Raycast sent a stream line that is not JSON: {payload[:80]!r}",
+                    partial_text=self.partial_text,
+                ) from None
+            if not isinstance(chunk, dict):
+                raise StreamDecodeError(
+                    f"Raycast sent a stream line that is not a JSON object: {payload[:80]!r}",
+                    partial_text=self.partial_text,
+                )
+            if sse.event == "error" and "error" not in chunk:
+                chunk = {"error": chunk}
+            events.extend(feed(chunk))
+        return events
+
+    def end(self) -> None:
+        self.interpreter.end()

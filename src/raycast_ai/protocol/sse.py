@@ -1,0 +1,119 @@
+"""Incremental Server-Sent-Events decoder (HTML living standard, section 9.2): bytes in, events out.
+
+Lines are split on bytes, never on decoded text: CR and LF cannot occur inside a UTF-8 sequence,
+so a complete line always decodes whole, however the reads were cut.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import StreamDecodeError
+
+DEFAULT_MAX_EVENT_SIZE = 1 << 20
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSentEvent:
+    data: str
+    event: str = "message"
+    id: str = ""
+    retry: int | None = None
+
+
+class SSEDecoder:
+    """Feed it bytes as they arrive; it returns the events each read completes."""
+
+    __slots__ = (
+        "_at_start",
+        "_buffer",
+        "_data",
+        "_event",
+        "_last_id",
+        "_max_event_size",
+        "_pending_cr",
+        "_retry",
+        "_size",
+    )
+
+    def __init__(self, max_event_size: int = DEFAULT_MAX_EVENT_SIZE) -> None:
+        self._max_event_size = max_event_size
+        self._buffer = b""
+        self._at_start = True
+        self._pending_cr = False
+        self._data: list[str] = []
+        self._size = 0
+        self._event = ""
+        self._last_id = ""
+        self._retry: int | None = None
+
+    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        if self._at_start:
+            chunk = self._buffer + chunk
+            self._buffer = b""
+            if len(chunk) < len(_BOM) and _BOM.startswith(chunk):
+                self._buffer = chunk
+                return []
+            self._at_start = False
+            if chunk.startswith(_BOM):
+                chunk = chunk[len(_BOM) :]
+        if self._pending_cr and chunk:
+            self._pending_cr = False
+            if chunk[0] == 0x0A:
+                chunk = chunk[1:]
+        if b"\r" in chunk:
+            self._pending_cr = chunk.endswith(b"\r")
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        if b"\n" not in chunk:
+            self._buffer += chunk
+            self._check_size()
+            return []
+        lines = (self._buffer + chunk).split(b"\n")
+        self._buffer = lines.pop()
+        events: list[ServerSentEvent] = []
+        for line in lines:
+            if not line:
+                if self._data:
+                    events.append(self._dispatch())
+                else:
+                    self._event = ""
+            elif line.startswith(b"data:"):
+                value = line[6:] if line[5:6] == b" " else line[5:]
+                self._data.append(value.decode("utf-8", "replace"))
+                self._size += len(value)
+            elif line[0] != 0x3A:  # ":" starts a comment
+                self._field(line.decode("utf-8", "replace"))
+        self._check_size()
+        return events
+
+    def _field(self, line: str) -> None:
+        name, colon, value = line.partition(":")
+        if colon and value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+            self._size += len(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id":
+            if "\0" not in value:
+                self._last_id = value
+        elif name == "retry":
+            if value.isascii() and value.isdigit():
+                self._retry = int(value)
+
+    def _dispatch(self) -> ServerSentEvent:
+        data = self._data[0] if len(self._data) == 1 else "\n".join(self._data)
+        event = ServerSentEvent(data, self._event or "message", self._last_id, self._retry)
+        self._data = []
+        self._size = 0
+        self._event = ""
+        return event
+
+    def _check_size(self) -> None:
+        if self._size + len(self._buffer) > self._max_event_size:
+            raise StreamDecodeError(
+                f"A server-sent event exceeded {self._max_event_size} bytes; "
+                "the stream is not a Raycast stream or it is corrupt."
+            )
