@@ -1,4 +1,4 @@
-"""The model catalog (GET /api/v1/ai/models) and model-name resolution, never falling back silently."""
+"""The model catalog (GET /api/v1/ai/models) and name resolution that never falls back silently."""
 
 from __future__ import annotations
 

@@ -37,8 +37,7 @@ class MissingAuthError(RaycastError, ValueError):
     def __init__(self, message: str | None = None) -> None:
         super().__init__(
             message
-            or "No Raycast token. Pass auth=..., run 'raycast-ai auth set' "
-            "or set RAYCAST_TOKEN."
+            or "No Raycast token. Pass auth=..., run 'raycast-ai auth set' or set RAYCAST_TOKEN."
         )
 
 
@@ -54,7 +53,7 @@ class APIStatusError(RaycastError):
         message: str,
         *,
         status_code: int | None = None,
-        type: str | None = None,  # noqa: A002 - mirrors Raycast's and OpenAI's field name
+        type: str | None = None,
     ) -> None:
         super().__init__(message)
         if status_code is not None:
@@ -94,7 +93,7 @@ class RateLimitError(APIStatusError):
         message: str,
         *,
         retry_after: float | None = None,
-        type: str | None = None,  # noqa: A002
+        type: str | None = None,
     ) -> None:
         super().__init__(message, type=type)
         self.retry_after = retry_after
@@ -108,7 +107,7 @@ class UpstreamError(APIStatusError):
         message: str,
         *,
         status_code: int | None = None,
-        type: str | None = None,  # noqa: A002
+        type: str | None = None,
         partial_text: str = "",
     ) -> None:
         super().__init__(message, status_code=status_code, type=type)

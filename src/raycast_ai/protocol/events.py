@@ -1,4 +1,4 @@
-"""Raycast's JSON stream chunks to typed events, and the bytes-to-events parser built on the SSE decoder."""
+"""Raycast's JSON stream chunks to typed events, and the bytes-to-events stream parser."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ class ReasoningDelta:
 
 @dataclass(frozen=True, slots=True)
 class ToolCallDelta:
-    """A piece of a tool call; `index` counts calls from 0, `id` and `name` come on the first piece."""
+    """A piece of a tool call; `index` counts from 0; `id` and `name` come on its first piece."""
 
     index: int
     id: str
@@ -72,7 +72,7 @@ def normalize_finish_reason(reason: str) -> str:
 
 
 class _ToolCalls:
-    """Remaps provider-native tool-call indexes to 0..n by call id and keeps arguments seen so far."""
+    """Remaps provider-native tool-call indexes to 0..n by call id; keeps the arguments so far."""
 
     __slots__ = ("args", "by_id", "by_upstream_index", "hidden", "local_names", "names")
 

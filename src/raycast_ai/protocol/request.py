@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Mapping, Sequence
@@ -103,7 +104,7 @@ def build_chat_request(
 
 
 def encode_json(value: object) -> bytes:
-    """Compact, key-sorted, UTF-8 JSON: the form the app sends (the signature covers these bytes)."""
+    """Compact, key-sorted UTF-8 JSON, as the app sends it; the signature covers these bytes."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
 
 
@@ -139,7 +140,9 @@ def models_headers(
 ) -> dict[str, str]:
     headers = base_headers(token)
     del headers["Content-Type"]
-    headers.update(signed_headers(GET_BODY, secret=secret, device_id=device_id, timestamp=timestamp))
+    headers.update(
+        signed_headers(GET_BODY, secret=secret, device_id=device_id, timestamp=timestamp)
+    )
     return headers
 
 
@@ -218,10 +221,9 @@ def _assistant_call(call: object, tool_names: dict[str, str]) -> dict[str, Any]:
     tool_names[call_id] = name
     arguments: object = fn.get("arguments") or "{}"
     if isinstance(arguments, str):
-        try:
+        # Unparsable arguments are sent as the string they are, as other Raycast clients do.
+        with contextlib.suppress(ValueError):
             arguments = json.loads(arguments)
-        except ValueError:
-            pass  # sent as the string it is: Raycast's own clients do the same
     return {"function": {"arguments": arguments, "name": name}, "id": call_id, "type": "function"}
 
 
@@ -236,9 +238,7 @@ def _convert_tools(
             continue
         fn = tool.get("function")
         if kind not in ("function", "local_tool") or not isinstance(fn, Mapping):
-            raise InvalidRequestError(
-                f"Unsupported tool type {kind!r}; use OpenAI function tools."
-            )
+            raise InvalidRequestError(f"Unsupported tool type {kind!r}; use OpenAI function tools.")
         if not fn.get("name"):
             raise InvalidRequestError("Every function tool needs a name.")
         local: dict[str, Any] = {"name": str(fn["name"])}
@@ -271,7 +271,6 @@ def _reasoning_effort(model: ModelEntry, requested: str | None) -> str | None:
         return model.default_reasoning_effort
     if requested not in options:
         raise InvalidRequestError(
-            f"Model '{model.id}' accepts reasoning effort {', '.join(options)}, "
-            f"not '{requested}'."
+            f"Model '{model.id}' accepts reasoning effort {', '.join(options)}, not '{requested}'."
         )
     return requested

@@ -41,7 +41,7 @@ class RetryPolicy:
             return None
         if retry_after is not None:
             return None if retry_after > self.max_retry_after else max(retry_after, 0.0)
-        backoff = min(self.base_delay * 2**attempt, self.max_delay)
+        backoff: float = min(self.base_delay * 2.0**attempt, self.max_delay)
         return backoff * (1 - self.jitter * random)
 
 
@@ -49,7 +49,7 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     ms = headers.get("retry-after-ms")
     if ms:
         try:
-            return float(ms) / 1000
+            return float(ms) / 1000.0
         except ValueError:
             pass
     value = headers.get("retry-after")
@@ -84,9 +84,7 @@ def upstream_message(body: bytes) -> str:
     return text[:300]
 
 
-def error_for_status(
-    status: int, body: bytes, retry_after: float | None = None
-) -> APIStatusError:
+def error_for_status(status: int, body: bytes, retry_after: float | None = None) -> APIStatusError:
     detail = upstream_message(body)
     said = f" Raycast said: {detail}" if detail else ""
     if status == 401:

@@ -1,0 +1,613 @@
+"""Sync and async Raycast AI clients: the I/O shells around `protocol/`.
+
+The two classes mirror each other and differ only in how they read bytes and sleep; what to send,
+what the bytes mean and whether to retry all come from `protocol/`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypedDict
+
+import anyio
+import httpx2
+from typing_extensions import Unpack
+
+from .config import Settings, load_settings, read_json, write_json
+from .protocol.catalog import Catalog, ModelEntry
+from .protocol.completion import Collector, Completion
+from .protocol.errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    IncompleteStreamError,
+    InvalidRequestError,
+    MissingAuthError,
+    ModelNotFoundError,
+    RaycastError,
+    StreamDecodeError,
+)
+from .protocol.events import Event, StreamParser
+from .protocol.request import (
+    CHAT_PATH,
+    MODELS_PATH,
+    ChatOptions,
+    ChatRequest,
+    SystemStrategy,
+    build_chat_request,
+    chat_headers,
+    models_headers,
+)
+from .protocol.retry import RETRYABLE_STATUSES, RetryPolicy, error_for_status, parse_retry_after
+
+log = logging.getLogger("raycast_ai")
+
+MODELS_CACHE_FILE = "models-cache.json"
+DEFAULT_MODELS_TTL = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Timeout:
+    """`read` is the longest silence tolerated between two reads of a stream, not a total."""
+
+    connect: float = 10.0
+    read: float = 60.0
+    write: float = 30.0
+    pool: float = 10.0
+
+    def to_httpx(self) -> httpx2.Timeout:
+        return httpx2.Timeout(
+            connect=self.connect, read=self.read, write=self.write, pool=self.pool
+        )
+
+
+TimeoutLike = Timeout | float | None
+
+
+def _timeout(value: TimeoutLike) -> Timeout:
+    if value is None:
+        return Timeout()
+    if isinstance(value, Timeout):
+        return value
+    return Timeout(connect=min(float(value), 10.0), read=float(value), write=float(value))
+
+
+class ChatKwargs(TypedDict, total=False):
+    temperature: float | None
+    reasoning_effort: str | None
+    tools: Sequence[Mapping[str, Any]]
+    tool_choice: str | Mapping[str, Any] | None
+    system_strategy: SystemStrategy
+    locale: str
+    source: str
+    thread_id: str | None
+    timeout: TimeoutLike
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    model: ModelEntry
+    request: ChatRequest
+    timeout: Timeout
+
+
+class _Core:
+    """What the sync and async clients share: settings, the catalog cache, request building."""
+
+    def __init__(
+        self,
+        token: str | None,
+        signing_secret: str | None,
+        device_id: str | None,
+        base_url: str | None,
+        home: str | Path | None,
+        timeout: TimeoutLike,
+        max_retries: int,
+        models_ttl: float,
+        aliases: Mapping[str, str] | None,
+        settings: Settings | None,
+    ) -> None:
+        self.settings = (
+            settings
+            or load_settings(
+                token=token,
+                signing_secret=signing_secret,
+                device_id=device_id,
+                base_url=base_url,
+                home=home,
+            )
+        ).with_device_id()
+        self.timeout = _timeout(timeout)
+        self.retry = RetryPolicy(max_retries=max_retries)
+        self.models_ttl = models_ttl
+        self.aliases = dict(aliases or {})
+        self._catalog: Catalog | None = None
+        self._catalog_at = 0.0
+        self._catalog_from_cache = False
+        self.random: Callable[[], float] = random.random
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.settings.base_url!r})"
+
+    @property
+    def signed(self) -> bool:
+        return bool(self.settings.signing_secret)
+
+    def _headers(self, body: bytes) -> dict[str, str]:
+        return chat_headers(
+            body,
+            token=self.settings.token,
+            secret=self.settings.signing_secret,
+            device_id=self.settings.device_id or "",
+            timestamp=int(time.time()),
+        )
+
+    def _models_headers(self) -> dict[str, str]:
+        return models_headers(
+            token=self.settings.token,
+            secret=self.settings.signing_secret,
+            device_id=self.settings.device_id or "",
+            timestamp=int(time.time()),
+        )
+
+    def _cached_catalog(self, refresh: bool) -> Catalog | None:
+        if refresh:
+            return None
+        now = time.time()
+        if self._catalog is not None and 0 <= now - self._catalog_at < self.models_ttl:
+            return self._catalog
+        stored = read_json(self._cache_path)
+        fetched_at = stored.get("fetched_at")
+        if (
+            stored.get("base_url") == self.settings.base_url
+            and isinstance(fetched_at, int | float)
+            and 0 <= now - fetched_at < self.models_ttl
+        ):
+            try:
+                self._remember(Catalog.parse(stored.get("payload")), float(fetched_at), True)
+            except RaycastError:
+                return None
+            return self._catalog
+        return None
+
+    def _store_catalog(self, payload: object) -> Catalog:
+        catalog = Catalog.parse(payload)
+        now = time.time()
+        self._remember(catalog, now)
+        record = {"base_url": self.settings.base_url, "fetched_at": now, "payload": payload}
+        try:
+            write_json(self._cache_path, record)
+        except OSError as exc:
+            log.debug("could not write the models cache: %s", exc)
+        return catalog
+
+    def _remember(self, catalog: Catalog, at: float, from_cache: bool = False) -> None:
+        self._catalog, self._catalog_at, self._catalog_from_cache = catalog, at, from_cache
+
+    @property
+    def _cache_path(self) -> Path:
+        return self.settings.home / MODELS_CACHE_FILE
+
+    def _needs_refresh(self, catalog: Catalog, model: str | None) -> bool:
+        """A name the cached catalog lacks may be new: look once more before calling it unknown."""
+        if not self._catalog_from_cache:
+            return False
+        try:
+            catalog.resolve(model, self.aliases)
+        except ModelNotFoundError:
+            return True
+        return False
+
+    def _prepare(
+        self,
+        catalog: Catalog,
+        messages: Sequence[Mapping[str, Any]],
+        model: str | None,
+        kwargs: ChatKwargs,
+    ) -> _Prepared:
+        if not self.settings.token:
+            raise MissingAuthError()
+        options: dict[str, Any] = dict(kwargs)
+        timeout = options.pop("timeout", None)
+        entry = catalog.resolve(model, self.aliases)
+        try:
+            chat_options = ChatOptions(**options)
+        except TypeError as exc:
+            raise InvalidRequestError(f"Unknown chat option: {exc}") from None
+        request = build_chat_request(messages, entry, chat_options)
+        return _Prepared(entry, request, self.timeout if timeout is None else _timeout(timeout))
+
+    def _parser(self, prepared: _Prepared) -> StreamParser:
+        return StreamParser(signed=self.signed, local_tools=prepared.request.local_tools or None)
+
+    def _transport_error(
+        self, exc: httpx2.TransportError, parser: StreamParser | None, delivered: bool
+    ) -> RaycastError:
+        if delivered and parser is not None:
+            if isinstance(exc, httpx2.TimeoutException):
+                return APITimeoutError(
+                    "Raycast stopped sending in the middle of the answer and the read timeout "
+                    "passed; the answer is incomplete. Retry, or raise the timeout."
+                )
+            return IncompleteStreamError(
+                f"The connection to Raycast broke in the middle of the answer "
+                f"({type(exc).__name__}). Retry the request.",
+                partial_text=parser.partial_text,
+            )
+        if isinstance(exc, httpx2.TimeoutException):
+            return APITimeoutError(
+                f"Raycast did not answer in time ({type(exc).__name__}) at "
+                f"{self.settings.base_url}. Retry, or raise the timeout."
+            )
+        return APIConnectionError(
+            f"Could not reach Raycast at {self.settings.base_url} ({type(exc).__name__}: "
+            f"{exc or 'connection failed'}). Check the network or the base URL."
+        )
+
+    def _status_error(self, response: httpx2.Response, body: bytes) -> tuple[APIStatusError, bool]:
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        retry_after = parse_retry_after(headers)
+        error = error_for_status(response.status_code, body, retry_after)
+        return error, response.status_code in RETRYABLE_STATUSES
+
+    def _wait(self, attempt: int, error: RaycastError, retryable: bool) -> float:
+        """Seconds to sleep before the next attempt; raises `error` when it is time to give up."""
+        delay = (
+            self.retry.delay(attempt, getattr(error, "retry_after", None), self.random())
+            if retryable
+            else None
+        )
+        if delay is None:
+            raise error
+        log.info("retrying in %.2f s after: %s", delay, type(error).__name__)
+        return delay
+
+
+def _is_retryable(error: RaycastError) -> bool:
+    return isinstance(error, APIConnectionError)
+
+
+class RaycastClient(_Core):
+    """A Raycast AI client with one pooled connection set; use it as a context manager."""
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        signing_secret: str | None = None,
+        device_id: str | None = None,
+        base_url: str | None = None,
+        home: str | Path | None = None,
+        timeout: TimeoutLike = None,
+        max_retries: int = 2,
+        proxy: str | None = None,
+        transport: httpx2.BaseTransport | None = None,
+        models_ttl: float = DEFAULT_MODELS_TTL,
+        aliases: Mapping[str, str] | None = None,
+        settings: Settings | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(
+            token,
+            signing_secret,
+            device_id,
+            base_url,
+            home,
+            timeout,
+            max_retries,
+            models_ttl,
+            aliases,
+            settings,
+        )
+        self.sleep = sleep
+        self._http = httpx2.Client(
+            base_url=self.settings.base_url,
+            timeout=self.timeout.to_httpx(),
+            proxy=proxy,
+            transport=transport,
+            trust_env=False,
+        )
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def models(self, *, refresh: bool = False) -> Catalog:
+        cached = self._cached_catalog(refresh)
+        if cached is not None:
+            return cached
+        attempt = 0
+        while True:
+            try:
+                response = self._http.get(MODELS_PATH, headers=self._models_headers())
+            except httpx2.TransportError as exc:
+                error: RaycastError = self._transport_error(exc, None, False)
+                retryable = True
+            else:
+                if response.status_code == 200:
+                    try:
+                        return self._store_catalog(response.json())
+                    except ValueError:
+                        error, retryable = _bad_catalog(), False
+                else:
+                    error, retryable = self._status_error(response, response.content)
+            self.sleep(self._wait(attempt, error, retryable))
+            attempt += 1
+
+    def stream(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        model: str | None = None,
+        **kwargs: Unpack[ChatKwargs],
+    ) -> ChatStream:
+        """Typed events as they arrive; iterate, or use as a context manager to close early."""
+        catalog = self.models()
+        if self._needs_refresh(catalog, model):
+            catalog = self.models(refresh=True)
+        prepared = self._prepare(catalog, messages, model, kwargs)
+        return ChatStream(prepared.model, self._events(prepared))
+
+    def complete(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        model: str | None = None,
+        **kwargs: Unpack[ChatKwargs],
+    ) -> Completion:
+        collector = Collector()
+        with self.stream(messages, model, **kwargs) as events:
+            for event in events:
+                collector.add(event)
+        return collector.result(events.model.id)
+
+    def _events(self, prepared: _Prepared) -> Iterator[Event]:
+        body = prepared.request.body
+        attempt = 0
+        error: RaycastError
+        while True:
+            parser = self._parser(prepared)
+            delivered = False
+            request = self._http.build_request(
+                "POST",
+                CHAT_PATH,
+                content=body,
+                headers=self._headers(body),
+                timeout=prepared.timeout.to_httpx(),
+            )
+            try:
+                response = self._http.send(request, stream=True)
+                try:
+                    if response.status_code != 200:
+                        error, retryable = self._status_error(response, response.read())
+                    else:
+                        for data in response.iter_bytes():
+                            events = parser.feed(data)
+                            if events:
+                                delivered = True
+                                yield from events
+                        parser.end()
+                        return
+                finally:
+                    response.close()
+            except httpx2.TransportError as exc:
+                error = self._transport_error(exc, parser, delivered)
+                if delivered:
+                    raise error from exc
+                retryable = _is_retryable(error)
+            self.sleep(self._wait(attempt, error, retryable))
+            attempt += 1
+
+
+class ChatStream:
+    """An iterator of events that closes the HTTP response when closed, exited or collected."""
+
+    __slots__ = ("_events", "model")
+
+    def __init__(self, model: ModelEntry, events: Iterator[Event]) -> None:
+        self.model = model
+        self._events = events
+
+    def __iter__(self) -> Iterator[Event]:
+        return self._events
+
+    def __next__(self) -> Event:
+        return next(self._events)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        close = getattr(self._events, "close", None)
+        if close is not None:
+            close()
+
+
+class AsyncRaycastClient(_Core):
+    """The async twin of `RaycastClient`; use it with `async with`."""
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        signing_secret: str | None = None,
+        device_id: str | None = None,
+        base_url: str | None = None,
+        home: str | Path | None = None,
+        timeout: TimeoutLike = None,
+        max_retries: int = 2,
+        proxy: str | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        models_ttl: float = DEFAULT_MODELS_TTL,
+        aliases: Mapping[str, str] | None = None,
+        settings: Settings | None = None,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        limits: httpx2.Limits | None = None,
+    ) -> None:
+        super().__init__(
+            token,
+            signing_secret,
+            device_id,
+            base_url,
+            home,
+            timeout,
+            max_retries,
+            models_ttl,
+            aliases,
+            settings,
+        )
+        self.sleep = sleep
+        self._http = httpx2.AsyncClient(
+            base_url=self.settings.base_url,
+            timeout=self.timeout.to_httpx(),
+            proxy=proxy,
+            transport=transport,
+            trust_env=False,
+            limits=limits or httpx2.Limits(max_connections=None, max_keepalive_connections=100),
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def models(self, *, refresh: bool = False) -> Catalog:
+        cached = self._cached_catalog(refresh)
+        if cached is not None:
+            return cached
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.get(MODELS_PATH, headers=self._models_headers())
+            except httpx2.TransportError as exc:
+                error: RaycastError = self._transport_error(exc, None, False)
+                retryable = True
+            else:
+                if response.status_code == 200:
+                    try:
+                        return self._store_catalog(response.json())
+                    except ValueError:
+                        error, retryable = _bad_catalog(), False
+                else:
+                    error, retryable = self._status_error(response, response.content)
+            await self.sleep(self._wait(attempt, error, retryable))
+            attempt += 1
+
+    async def stream(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        model: str | None = None,
+        **kwargs: Unpack[ChatKwargs],
+    ) -> AsyncChatStream:
+        catalog = await self.models()
+        if self._needs_refresh(catalog, model):
+            catalog = await self.models(refresh=True)
+        prepared = self._prepare(catalog, messages, model, kwargs)
+        return AsyncChatStream(prepared.model, self._events(prepared))
+
+    async def complete(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        model: str | None = None,
+        **kwargs: Unpack[ChatKwargs],
+    ) -> Completion:
+        collector = Collector()
+        async with await self.stream(messages, model, **kwargs) as events:
+            async for event in events:
+                collector.add(event)
+        return collector.result(events.model.id)
+
+    async def _events(self, prepared: _Prepared) -> AsyncIterator[Event]:
+        body = prepared.request.body
+        attempt = 0
+        error: RaycastError
+        while True:
+            parser = self._parser(prepared)
+            delivered = False
+            request = self._http.build_request(
+                "POST",
+                CHAT_PATH,
+                content=body,
+                headers=self._headers(body),
+                timeout=prepared.timeout.to_httpx(),
+            )
+            try:
+                response = await self._http.send(request, stream=True)
+                try:
+                    if response.status_code != 200:
+                        error, retryable = self._status_error(response, await response.aread())
+                    else:
+                        async for data in response.aiter_bytes():
+                            events = parser.feed(data)
+                            if events:
+                                delivered = True
+                                for event in events:
+                                    yield event
+                        parser.end()
+                        return
+                finally:
+                    await response.aclose()
+            except httpx2.TransportError as exc:
+                error = self._transport_error(exc, parser, delivered)
+                if delivered:
+                    raise error from exc
+                retryable = _is_retryable(error)
+            await self.sleep(self._wait(attempt, error, retryable))
+            attempt += 1
+
+
+class AsyncChatStream:
+    """An async iterator of events; `aclose()` or `async with` closes the HTTP response."""
+
+    __slots__ = ("_events", "model")
+
+    def __init__(self, model: ModelEntry, events: AsyncIterator[Event]) -> None:
+        self.model = model
+        self._events = events
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self._events
+
+    async def __anext__(self) -> Event:
+        return await anext(self._events)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        aclose = getattr(self._events, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def _bad_catalog() -> RaycastError:
+    return StreamDecodeError("Raycast's model list is not valid JSON.")

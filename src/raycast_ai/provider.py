@@ -1,0 +1,112 @@
+"""The gpt4free-style `Raycast` provider, call-compatible with the original, over the client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, ClassVar
+
+from .client import AsyncRaycastClient, ChatKwargs, RaycastClient
+from .config import Settings, load_settings
+from .protocol.catalog import ALIASES
+from .protocol.errors import InvalidRequestError, MissingAuthError
+from .protocol.events import TextDelta
+from .typing import AsyncResult, CreateResult, Messages
+
+_CLIENT_KWARGS = ("auth", "base_url", "signing_secret", "device_id", "timeout", "max_retries")
+_CHAT_KWARGS = frozenset(ChatKwargs.__annotations__) - {"timeout"}
+
+
+class Raycast:
+    url: ClassVar[str] = "https://raycast.com"
+    supports_stream: ClassVar[bool] = True
+    supports_gpt_35_turbo: ClassVar[bool] = True
+    supports_gpt_4: ClassVar[bool] = True
+    needs_auth: ClassVar[bool] = True
+    working: ClassVar[bool] = True
+    default_model: ClassVar[str] = "openai-gpt-4o-mini"
+    models: ClassVar[list[str]] = [
+        *ALIASES,
+        "openai-gpt-4o-mini",
+        "openai-gpt-4o",
+        "anthropic-claude-sonnet-4",
+        "google-gemini-2.5-flash",
+        "raycast-ray1",
+    ]
+
+    @classmethod
+    def create_completion(
+        cls,
+        model: str,
+        messages: Messages,
+        stream: bool,
+        proxy: str | None = None,
+        **kwargs: Any,
+    ) -> CreateResult:
+        """Text pieces as they arrive (one piece with the whole answer when stream is False).
+
+        Raises MissingAuthError at once, before any network traffic, when no token is found.
+        """
+        settings, client_kwargs, chat = _split(kwargs)
+        client = RaycastClient(settings=settings, proxy=proxy, **client_kwargs)
+        return _pieces(client, model, messages, stream, chat)
+
+    @classmethod
+    def create_async_generator(
+        cls,
+        model: str,
+        messages: Messages,
+        stream: bool = True,
+        proxy: str | None = None,
+        **kwargs: Any,
+    ) -> AsyncResult:
+        settings, client_kwargs, chat = _split(kwargs)
+        client = AsyncRaycastClient(settings=settings, proxy=proxy, **client_kwargs)
+        return _async_pieces(client, model, messages, stream, chat)
+
+
+def _split(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any], ChatKwargs]:
+    unknown = set(kwargs) - set(_CLIENT_KWARGS) - _CHAT_KWARGS
+    if unknown:
+        raise InvalidRequestError(
+            f"Raycast.create_completion got unknown arguments: {', '.join(sorted(unknown))}."
+        )
+    settings = load_settings(
+        token=kwargs.get("auth"),
+        signing_secret=kwargs.get("signing_secret"),
+        device_id=kwargs.get("device_id"),
+        base_url=kwargs.get("base_url"),
+    )
+    if not settings.token:
+        raise MissingAuthError(
+            "No Raycast token. Pass auth='<token>' to Raycast.create_completion, set "
+            "RAYCAST_TOKEN, or run 'raycast-ai auth set'."
+        )
+    client_kwargs: dict[str, Any] = {
+        k: kwargs[k] for k in ("timeout", "max_retries") if k in kwargs
+    }
+    chat: ChatKwargs = {k: v for k, v in kwargs.items() if k in _CHAT_KWARGS}  # type: ignore[assignment]
+    return settings, client_kwargs, chat
+
+
+def _pieces(
+    client: RaycastClient, model: str, messages: Messages, stream: bool, chat: ChatKwargs
+) -> Iterator[str]:
+    with client, client.stream(messages, model or None, **chat) as events:
+        if stream:
+            for event in events:
+                if type(event) is TextDelta:
+                    yield event.text
+        else:
+            yield "".join(e.text for e in events if type(e) is TextDelta)
+
+
+async def _async_pieces(
+    client: AsyncRaycastClient, model: str, messages: Messages, stream: bool, chat: ChatKwargs
+) -> AsyncIterator[str]:
+    async with client, await client.stream(messages, model or None, **chat) as events:
+        if stream:
+            async for event in events:
+                if type(event) is TextDelta:
+                    yield event.text
+        else:
+            yield "".join([e.text async for e in events if type(e) is TextDelta])
