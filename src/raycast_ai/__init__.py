@@ -1,9 +1,14 @@
 """raycast-ai: Raycast AI outside the Raycast app.
 
-The library never imports the gateway, the CLI, FastAPI, click or rich.
+The library never imports the gateway, the CLI, FastAPI, click or rich. Apart from the errors,
+its names load on first use (PEP 562), so that importing a submodule such as `raycast_ai.cli`
+does not pay for httpx2 and the client.
 """
 
-from .client import AsyncChatStream, AsyncRaycastClient, ChatStream, RaycastClient, Timeout
+from __future__ import annotations
+
+from importlib import import_module
+
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -19,20 +24,55 @@ from .errors import (
     StreamDecodeError,
     UpstreamError,
 )
-from .protocol.catalog import Catalog, ModelEntry
-from .protocol.completion import Completion, ToolCall
-from .protocol.events import (
-    Event,
-    Finish,
-    Notice,
-    ReasoningDelta,
-    TextDelta,
-    ToolCallDelta,
-    Usage,
-)
-from .provider import Raycast
+
+# typing.TYPE_CHECKING without importing typing, which alone costs a CLI start ~15 ms.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .client import AsyncChatStream, AsyncRaycastClient, ChatStream, RaycastClient, Timeout
+    from .protocol.catalog import Catalog, ModelEntry
+    from .protocol.completion import Completion, ToolCall
+    from .protocol.events import (
+        Event,
+        Finish,
+        Notice,
+        ReasoningDelta,
+        TextDelta,
+        ToolCallDelta,
+        Usage,
+    )
+    from .provider import Raycast
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    **dict.fromkeys(
+        ("AsyncChatStream", "AsyncRaycastClient", "ChatStream", "RaycastClient", "Timeout"),
+        ".client",
+    ),
+    **dict.fromkeys(("Catalog", "ModelEntry"), ".protocol.catalog"),
+    **dict.fromkeys(("Completion", "ToolCall"), ".protocol.completion"),
+    **dict.fromkeys(
+        ("Event", "Finish", "Notice", "ReasoningDelta", "TextDelta", "ToolCallDelta", "Usage"),
+        ".protocol.events",
+    ),
+    "Raycast": ".provider",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "APIConnectionError",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from math import isfinite
 from typing import Any, TypeAlias
 
 from .errors import (
@@ -223,7 +224,10 @@ def _usage(raw: Mapping[str, Any]) -> Usage:
     def number(*keys: str) -> int | None:
         for key in keys:
             value = raw.get(key)
-            if isinstance(value, int | float) and not isinstance(value, bool):
+            if isinstance(value, bool):
+                continue
+            # Python's json accepts Infinity and NaN, which int() cannot take.
+            if isinstance(value, int) or (isinstance(value, float) and isfinite(value)):
                 return int(value)
         return None
 
@@ -262,7 +266,7 @@ class StreamParser:
                 continue
             try:
                 chunk = json.loads(payload)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
                 raise StreamDecodeError(
                     f"Raycast sent a stream line that is not JSON: {payload[:80]!r}",
                     partial_text=self.partial_text,

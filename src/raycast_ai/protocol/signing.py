@@ -37,7 +37,9 @@ def signature_v2(secret: str, timestamp: str, device_id: str, body: bytes) -> st
 
 def verify_v2(secret: str, timestamp: str, device_id: str, body: bytes, signature: str) -> bool:
     expected = signature_v2(secret, timestamp, device_id, body)
-    return hmac.compare_digest(expected, signature.strip().lower())
+    # Bytes, because compare_digest raises TypeError on a non-ASCII str (a garbled header).
+    given = signature.strip().lower().encode("utf-8", "replace")
+    return hmac.compare_digest(expected.encode(), given)
 
 
 def new_device_id() -> str:

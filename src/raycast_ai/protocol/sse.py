@@ -7,6 +7,7 @@ so a complete line always decodes whole, however the reads were cut.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NoReturn
 
 from .errors import StreamDecodeError
 
@@ -73,6 +74,9 @@ class SSEDecoder:
         self._buffer = lines.pop()
         events: list[ServerSentEvent] = []
         for line in lines:
+            # Checked per line too, so whether an event is too large never depends on the reads.
+            if self._size + len(line) > self._max_event_size:
+                self._too_large()
             if not line:
                 if self._data:
                     events.append(self._dispatch())
@@ -112,7 +116,10 @@ class SSEDecoder:
 
     def _check_size(self) -> None:
         if self._size + len(self._buffer) > self._max_event_size:
-            raise StreamDecodeError(
-                f"A server-sent event exceeded {self._max_event_size} bytes; "
-                "the stream is not a Raycast stream or it is corrupt."
-            )
+            self._too_large()
+
+    def _too_large(self) -> NoReturn:
+        raise StreamDecodeError(
+            f"A server-sent event exceeded {self._max_event_size} bytes; "
+            "the stream is not a Raycast stream or it is corrupt."
+        )

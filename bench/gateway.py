@@ -1,0 +1,468 @@
+"""Benchmark of the OpenAI-compatible gateway against the emulator it fronts.
+
+The emulator and the gateway each run in their own process (uvicorn); this process is a lean
+HTTP/1.1 client on raw asyncio streams, so what is measured is the servers, not an SDK.
+
+    .venv/bin/python bench/gateway.py [--requests 200] [--events 20000] [--levels 1,10,100,500,1000]
+
+Prints markdown tables: time to first content token and total time at concurrency 1, events
+per second from one long stream, and concurrent streams (`@chunks:5 @delay:0.02`) with
+completed, errors, p50/p99 latency and the gateway's peak RSS. Paths: `direct` is a raw socket
+to the emulator, `library` is `AsyncRaycastClient` in this process straight to the emulator (the
+gateway's upstream half, for attributing the cost), `gateway` is a raw socket to the gateway.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from raycast_ai import AsyncRaycastClient, RaycastError, TextDelta
+from raycast_ai.emulator import EMULATOR_SECRET, EMULATOR_TOKEN
+from raycast_ai.protocol.catalog import Catalog, ModelEntry
+from raycast_ai.protocol.request import (
+    ChatOptions,
+    build_chat_request,
+    chat_headers,
+    models_headers,
+)
+from raycast_ai.protocol.signing import new_device_id
+
+MODEL = "openai-gpt-4o-mini"
+GATEWAY_FIRST = re.compile(rb'\{"content":"[^"]')
+DIRECT_FIRST = re.compile(rb'\{"text":"[^"]')
+
+EMULATOR_CODE = """
+import sys, threading
+from raycast_ai.emulator.server import EmulatorServer
+with EmulatorServer() as server:
+    print(server.base_url, flush=True)
+    sys.stdin.read()
+"""
+
+GATEWAY_CODE = """
+import sys
+from raycast_ai.server import serve
+serve(port=int(sys.argv[1]), base_url=sys.argv[2], token=sys.argv[3], signing_secret=sys.argv[4],
+      home=sys.argv[5], log_level="error")
+"""
+
+
+@dataclass(slots=True)
+class Result:
+    status: int = 0
+    first: float | None = None  # seconds to the first content token
+    total: float = 0.0
+    events: int = 0
+    bytes: int = 0
+    done: bool = False
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and self.done and self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    name: str
+    host: str
+    port: int
+    path: str
+    first_token: re.Pattern[bytes]
+    body: Any  # prompt -> (body bytes, headers)
+
+    def request(self, prompt: str) -> bytes:
+        body, headers = self.body(prompt)
+        lines = [
+            f"POST {self.path} HTTP/1.1",
+            f"Host: {self.host}:{self.port}",
+            f"Content-Length: {len(body)}",
+            "Connection: close",
+            *(f"{k}: {v}" for k, v in headers.items()),
+        ]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+    async def fetch(self, prompt: str) -> Result:
+        return await fetch(self, prompt)
+
+
+class LibraryTarget:
+    """`AsyncRaycastClient.stream` straight to the emulator: the gateway's own upstream path."""
+
+    name = "library"
+
+    def __init__(self, client: AsyncRaycastClient) -> None:
+        self.client = client
+
+    async def fetch(self, prompt: str) -> Result:
+        result = Result(status=200)
+        started = time.perf_counter()
+        try:
+            stream = await self.client.stream([{"role": "user", "content": prompt}], MODEL)
+            async with stream:
+                async for event in stream:
+                    if result.first is None and isinstance(event, TextDelta):
+                        result.first = time.perf_counter() - started
+                    result.events += 1
+            result.done = True
+        except RaycastError as exc:
+            result.error = type(exc).__name__
+        result.total = time.perf_counter() - started
+        return result
+
+
+async def fetch(target: Target, prompt: str) -> Result:
+    """One streamed request on a fresh connection, timed from just before the first byte sent."""
+    result = Result()
+    payload = target.request(prompt)
+    started = time.perf_counter()
+    writer: asyncio.StreamWriter | None = None
+    try:
+        reader, writer = await asyncio.open_connection(target.host, target.port)
+        writer.write(payload)
+        head = await reader.readuntil(b"\r\n\r\n")
+        result.status = int(head[9:12])
+        lower = head.lower()
+        last = b""
+        async for data in _body(reader, b"transfer-encoding: chunked" in lower, lower):
+            if result.first is None and target.first_token.search(last[-16:] + data):
+                result.first = time.perf_counter() - started
+            result.events += (last[-1:] + data).count(b"\n\n")
+            result.bytes += len(data)
+            last = data
+        result.done = last.endswith(b"[DONE]\n\n") or target.name == "direct"
+        if b'{"error"' in last or (
+            target.name == "direct" and b'"finish_reason":"stop"' not in last
+        ):
+            result.error = "error event"
+    except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+        result.error = type(exc).__name__
+    finally:
+        result.total = time.perf_counter() - started
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+    return result
+
+
+async def _body(reader: asyncio.StreamReader, chunked: bool, head: bytes) -> Any:
+    if not chunked:
+        match = re.search(rb"content-length: (\d+)", head)
+        if match:
+            yield await reader.readexactly(int(match.group(1)))
+        else:
+            while data := await reader.read(65536):
+                yield data
+        return
+    while True:
+        size = int((await reader.readline()).split(b";")[0], 16)
+        if size == 0:
+            await reader.readline()
+            return
+        data = await reader.readexactly(size + 2)
+        yield data[:-2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_http(port: int, path: str = "/health", timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1) as s:
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+            if s.recv(16).startswith(b"HTTP/1.1 200"):
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing answered on port {port}")
+
+
+@contextlib.contextmanager
+def servers(home: Path) -> Iterator[tuple[str, int, psutil.Process]]:
+    env = {**os.environ, "RAYCAST_AI_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    env.pop("RAYCAST_AI_API_KEYS", None)
+    emulator = subprocess.Popen(
+        [sys.executable, "-c", EMULATOR_CODE],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    gateway: subprocess.Popen[bytes] | None = None
+    try:
+        assert emulator.stdout is not None
+        base_url = emulator.stdout.readline().strip()
+        if not base_url:
+            raise RuntimeError("the emulator did not start")
+        port = free_port()
+        gateway = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                GATEWAY_CODE,
+                str(port),
+                base_url,
+                EMULATOR_TOKEN,
+                EMULATOR_SECRET,
+                str(home),
+            ],
+            env=env,
+        )
+        wait_http(port)
+        yield base_url, port, psutil.Process(gateway.pid)
+    finally:
+        if gateway is not None:
+            gateway.send_signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                gateway.wait(10)
+            if gateway.poll() is None:
+                gateway.kill()
+        if emulator.stdin is not None:
+            emulator.stdin.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            emulator.wait(10)
+        if emulator.poll() is None:
+            emulator.kill()
+
+
+def catalog_entry(host: str, port: int, device_id: str) -> ModelEntry:
+    headers = models_headers(
+        token=EMULATOR_TOKEN,
+        secret=EMULATOR_SECRET,
+        device_id=device_id,
+        timestamp=int(time.time()),
+    )
+    with socket.create_connection((host, port)) as s:
+        lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        head = "GET /api/v1/ai/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        s.sendall(f"{head}{lines}\r\n".encode())
+        raw = b""
+        while data := s.recv(65536):
+            raw += data
+    head, _, body = raw.partition(b"\r\n\r\n")
+    if b"transfer-encoding: chunked" in head.lower():
+        out, rest = b"", body
+        while True:
+            size_line, _, rest = rest.partition(b"\r\n")
+            size = int(size_line, 16)
+            if size == 0:
+                break
+            out, rest = out + rest[:size], rest[size + 2 :]
+        body = out
+    entry = Catalog.parse(json.loads(body)).get(MODEL)
+    assert entry is not None
+    return entry
+
+
+def targets(base_url: str, gateway_port: int) -> tuple[Target, Target]:
+    host, port = base_url.removeprefix("http://").split(":")
+    device_id = new_device_id()
+    entry = catalog_entry(host, int(port), device_id)
+
+    def direct_body(prompt: str) -> tuple[bytes, dict[str, str]]:
+        request = build_chat_request([{"role": "user", "content": prompt}], entry, ChatOptions())
+        headers = chat_headers(
+            request.body,
+            token=EMULATOR_TOKEN,
+            secret=EMULATOR_SECRET,
+            device_id=device_id,
+            timestamp=int(time.time()),
+        )
+        return request.body, headers
+
+    def gateway_body(prompt: str) -> tuple[bytes, dict[str, str]]:
+        body = {
+            "model": MODEL,
+            "stream": True,
+            "messages": [{"role": "user", "content": prompt}],
+        }
+        return json.dumps(body).encode(), {"Content-Type": "application/json"}
+
+    direct = Target(
+        "direct", host, int(port), "/api/v1/ai/chat_completions", DIRECT_FIRST, direct_body
+    )
+    gateway = Target(
+        "gateway", "127.0.0.1", gateway_port, "/v1/chat/completions", GATEWAY_FIRST, gateway_body
+    )
+    return direct, gateway
+
+
+def ms(values: Sequence[float], q: float) -> str:
+    if not values:
+        return "-"
+    ordered = sorted(values)
+    return f"{ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000:.2f}"
+
+
+async def sequential(targets: Sequence[Target | LibraryTarget], n: int) -> dict[str, list[Result]]:
+    """`n` requests per target, one at a time, interleaved so that a change in the machine's
+    load during the run weighs on every path alike."""
+    results: dict[str, list[Result]] = {t.name: [] for t in targets}
+    for i in range(-20, n):  # 20 rounds of warm-up: connections, caches, code paths
+        for target in targets:
+            result = await target.fetch(f"question {i} @chunks:20")
+            if i >= 0:
+                results[target.name].append(result)
+    return results
+
+
+async def rss_peak(process: psutil.Process, stop: asyncio.Event) -> int:
+    peak = 0
+    while not stop.is_set():
+        with contextlib.suppress(psutil.Error):
+            peak = max(peak, process.memory_info().rss)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.02)
+    return peak
+
+
+async def concurrent(
+    target: Target, n: int, process: psutil.Process
+) -> tuple[list[Result], float, int]:
+    stop = asyncio.Event()
+    sampler = asyncio.ensure_future(rss_peak(process, stop))
+    started = time.perf_counter()
+    results = await asyncio.gather(
+        *(target.fetch(f"stream {i} of {n} @chunks:5 @delay:0.02") for i in range(n))
+    )
+    wall = time.perf_counter() - started
+    stop.set()
+    return list(results), wall, await sampler
+
+
+async def latency(direct: Target, gateway: Target, library: LibraryTarget, requests: int) -> None:
+    print(f"### Concurrency 1, {requests} requests per path (`@chunks:20`, interleaved), ms\n")
+    print("| path | TTFT p50 | TTFT p99 | total p50 | total p99 | errors |")
+    print("|---|---|---|---|---|---|")
+    medians: dict[str, float] = {}
+    runs = await sequential((direct, library, gateway), requests)
+    for target in (direct, library, gateway):
+        results = runs[target.name]
+        firsts = [r.first for r in results if r.first is not None]
+        totals = [r.total for r in results]
+        medians[target.name] = statistics.median(firsts) if firsts else float("nan")
+        errors = sum(not r.ok for r in results)
+        print(
+            f"| {target.name} | {ms(firsts, 0.5)} | {ms(firsts, 0.99)} | "
+            f"{ms(totals, 0.5)} | {ms(totals, 0.99)} | {errors} |"
+        )
+    added = (medians["gateway"] - medians["direct"]) * 1000
+    print(f"\nAdded time to first token (p50): {added:.2f} ms\n")
+
+
+async def throughput(direct: Target, gateway: Target, library: LibraryTarget, events: int) -> None:
+    print(f"### One {events:,}-event stream (`@chunks:{events}`), best of 3\n")
+    print("| path | events | seconds | events/s | MB/s |")
+    print("|---|---|---|---|---|")
+    for target in (direct, library, gateway):
+        await target.fetch(f"warm long @chunks:{events}")
+        runs = [await target.fetch(f"one long answer @chunks:{events}") for _ in range(3)]
+        result = min(runs, key=lambda r: r.total if r.ok else float("inf"))
+        rate = result.events / result.total
+        print(
+            f"| {target.name} | {result.events:,} | {result.total:.3f} | {rate:,.0f} | "
+            + (f"{result.bytes / result.total / 1e6:.1f} |" if result.bytes else "- |")
+            + ("" if result.ok else f" error: {result.error} status {result.status}")
+        )
+    print()
+
+
+async def concurrency(
+    direct: Target, gateway: Target, process: psutil.Process, levels: list[int], compare: bool
+) -> None:
+    baseline = process.memory_info().rss
+    print(
+        f"### Concurrent streams (`@chunks:5 @delay:0.02`, about 100 ms each), "
+        f"gateway RSS at rest {baseline / 2**20:.0f} MB\n"
+    )
+    print(
+        "| path | streams | completed | errors | p50 ms | p99 ms | wall s | gateway peak RSS MB |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for n in levels:
+        for target in (direct, gateway) if compare else (gateway,):
+            results, wall, peak = await concurrent(target, n, process)
+            totals = [r.total for r in results if r.ok]
+            errors = [r for r in results if not r.ok]
+            rss = f"{peak / 2**20:.0f}" if target is gateway else "-"
+            print(
+                f"| {target.name} | {n} | {len(totals)} | {len(errors)} | {ms(totals, 0.5)} "
+                f"| {ms(totals, 0.99)} | {wall:.2f} | {rss} |"
+            )
+            if errors:
+                kinds = sorted({f"{r.status}:{r.error}" for r in errors})
+                print(f"|  |  | errors: {', '.join(kinds)} | | | | | |")
+
+
+async def main(args: argparse.Namespace) -> None:
+    skip = set(args.skip.split(","))
+    with tempfile.TemporaryDirectory() as home, servers(Path(home)) as (base_url, port, gw):
+        direct, gateway = targets(base_url, port)
+        load = os.getloadavg()[0]
+        print(
+            f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load:.2f}; "
+            f"emulator and gateway in their own processes\n"
+        )
+        async with AsyncRaycastClient(
+            token=EMULATOR_TOKEN,
+            signing_secret=EMULATOR_SECRET,
+            base_url=base_url,
+            home=home,
+            max_retries=0,
+        ) as client:
+            library = LibraryTarget(client)
+            if "latency" not in skip:
+                await latency(direct, gateway, library, args.requests)
+            if "events" not in skip:
+                await throughput(direct, gateway, library, args.events)
+        if "concurrency" not in skip:
+            await concurrency(direct, gateway, gw, args.levels, args.compare)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument(
+        "--compare", action="store_true", help="also run the concurrent streams direct"
+    )
+    parser.add_argument("--skip", default="", help="comma separated: latency,events,concurrency")
+    parser.add_argument(
+        "--levels",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=[1, 10, 100, 500, 1000],
+    )
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    options = parse_args()
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main(options))
+    else:
+        uvloop.run(main(options))

@@ -1,0 +1,11 @@
+#!/bin/sh
+# Sets up .venv with the dev extras and runs everything CI runs: tests, lint, format, types.
+set -eu
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy --strict src
+.venv/bin/python -m pytest -q "$@"

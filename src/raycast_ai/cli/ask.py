@@ -1,0 +1,120 @@
+"""`raycast-ai ask`, also what `raycast-ai "PROMPT"` runs."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from . import runtime
+
+
+@click.command()
+@click.argument("prompt", nargs=-1)
+@click.option(
+    "-m", "--model", help="Catalog id, model name or alias (default: 'raycast-ai models default')."
+)
+@click.option("-s", "--system", help="A system prompt.")
+@click.option(
+    "-c", "--continue", "resume", is_flag=True, help="Continue the latest logged conversation."
+)
+@click.option("--cid", metavar="ID", help="Continue the logged conversation with this id (prefix).")
+@click.option("--no-stream", is_flag=True, help="Print the answer only when it is complete.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object: text, reasoning, model, usage, finish_reason, conversation_id.",
+)
+@click.option(
+    "-x",
+    "--extract",
+    is_flag=True,
+    help="Print only the first fenced code block (the whole answer when there is none).",
+)
+@click.option(
+    "--reasoning/--no-reasoning",
+    default=None,
+    help="Show the model's thinking (default: dimmed on a terminal; on stderr when piped, "
+    "only with --reasoning).",
+)
+@click.option("--temperature", type=click.FloatRange(0, 2), help="Sampling temperature, 0 to 2.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0, min_open=True),
+    metavar="SECONDS",
+    help="Longest silence to wait for, before and during the answer (default 60).",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(0, 10),
+    metavar="N",
+    help="Retries after a rate limit or a server error before the answer starts (default 2).",
+)
+@click.option("--no-log", is_flag=True, help="Do not write this exchange to the log.")
+@click.option("--no-md", is_flag=True, help="Print raw text even on a terminal.")
+def ask(
+    prompt: tuple[str, ...],
+    model: str | None,
+    system: str | None,
+    resume: bool,
+    cid: str | None,
+    no_stream: bool,
+    as_json: bool,
+    extract: bool,
+    reasoning: bool | None,
+    temperature: float | None,
+    timeout: float | None,
+    retries: int | None,
+    no_log: bool,
+    no_md: bool,
+) -> None:
+    """Ask one question and stream the answer.
+
+    Text piped in comes first, then the PROMPT words after a blank line:
+
+    \b
+        git diff | raycast-ai "write a commit message"
+        raycast-ai -m claude-sonnet-4 -x "a bash one-liner to count lines of *.py"
+
+    Every exchange is logged ('raycast-ai logs') unless --no-log or 'raycast-ai logs off'.
+    """
+    if as_json and extract:
+        raise click.UsageError("Use --json or --extract, not both.")
+    text = combine(runtime.read_stdin(), " ".join(prompt))
+    runtime.fail_if_no_input(text)
+    from .exchange import open_session, terminate_gracefully
+    from .output import make_output
+
+    quiet = as_json or no_stream
+    output = make_output(markdown=not no_md, extract=extract, quiet=quiet, reasoning=reasoning)
+    with (
+        runtime.make_client(timeout=timeout, max_retries=retries) as client,
+        open_session(
+            client,
+            resume=resume,
+            cid=cid,
+            model=model,
+            system=system,
+            log=runtime.prefs().log and not no_log,
+        ) as session,
+        terminate_gracefully(),
+    ):
+        answer = session.ask(text, output, temperature=temperature)
+    if as_json:
+        click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+    elif no_stream:
+        whole = make_output(markdown=not no_md, extract=extract, quiet=False, reasoning=reasoning)
+        try:
+            whole.reasoning(answer.reasoning)
+            whole.text(answer.text)
+        finally:
+            whole.close()
+
+
+def combine(piped: str, prompt: str) -> str:
+    """Piped text first, then the prompt, a blank line between them."""
+    piped = piped.rstrip("\n")
+    if piped and prompt:
+        return f"{piped}\n\n{prompt}"
+    return piped or prompt

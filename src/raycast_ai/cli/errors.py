@@ -1,0 +1,104 @@
+"""The one place where the CLI turns an error into one line on stderr and an exit code.
+
+Exit codes (also shown by `raycast-ai --help`):
+
+    0    success
+    1    any other error (a bug: rerun with --debug for the traceback)
+    2    usage error: an unknown option, a missing argument
+    3    invalid request or setting (InvalidRequestError), e.g. an unknown conversation id
+    4    no Raycast token (MissingAuthError)
+    5    token or signature rejected (AuthenticationError)
+    6    access refused (PermissionDeniedError)
+    7    unknown model (ModelNotFoundError)
+    8    rate limited, or AI credits used up (RateLimitError)
+    9    Raycast failed (UpstreamError and other API status errors)
+    10   Raycast sent something that is not a Raycast stream (StreamDecodeError)
+    11   the answer was cut off (IncompleteStreamError)
+    12   cannot reach Raycast (APIConnectionError)
+    13   Raycast did not answer in time (APITimeoutError)
+    130  interrupted (Ctrl-C)
+"""
+
+from __future__ import annotations
+
+from raycast_ai.protocol.errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    IncompleteStreamError,
+    InvalidRequestError,
+    MissingAuthError,
+    ModelNotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    StreamDecodeError,
+    UpstreamError,
+)
+
+OK = 0
+FAILURE = 1
+USAGE = 2
+INTERRUPTED = 130
+
+# Most specific first: the first class an error is an instance of gives its code.
+EXIT_CODES: tuple[tuple[type[BaseException], int, str], ...] = (
+    (InvalidRequestError, 3, "invalid request or setting"),
+    (MissingAuthError, 4, "no Raycast token"),
+    (AuthenticationError, 5, "token or signature rejected"),
+    (PermissionDeniedError, 6, "access refused"),
+    (ModelNotFoundError, 7, "unknown model"),
+    (RateLimitError, 8, "rate limited, or AI credits used up"),
+    (StreamDecodeError, 10, "not a Raycast stream"),
+    (UpstreamError, 9, "Raycast failed"),
+    (APIStatusError, 9, "Raycast failed"),
+    (IncompleteStreamError, 11, "answer cut off"),
+    (APITimeoutError, 13, "Raycast did not answer in time"),
+    (APIConnectionError, 12, "cannot reach Raycast"),
+)
+
+NO_TOKEN = "No Raycast token. Run 'raycast-ai auth set' or set RAYCAST_TOKEN."
+
+
+def exit_code(error: BaseException) -> int:
+    for cls, code, _ in EXIT_CODES:
+        if isinstance(error, cls):
+            return code
+    return FAILURE
+
+
+def message(error: BaseException) -> str:
+    """What to tell the user, on one line, with the fix where there is one."""
+    if isinstance(error, MissingAuthError):
+        text = NO_TOKEN
+    elif isinstance(error, UpstreamError) and error.type == "context_error":
+        text = (
+            f"The conversation is too long for this model ({_said(error)}). Start a new one "
+            "(without -c, or /new in chat) or pick a model with a larger context (-m)."
+        )
+    elif isinstance(error, RateLimitError) and error.type == "credits_error":
+        text = (
+            f"Your Raycast AI credits are used up ({_said(error)}). Wait for the next period, "
+            "top up in Raycast, or pick a cheaper model (-m)."
+        )
+    else:
+        text = str(error) or type(error).__name__
+    return " ".join(text.split())
+
+
+def _said(error: Exception) -> str:
+    said = str(error).removeprefix("Raycast AI credits are used up: ").rstrip(".")
+    return f"Raycast said: {said}"
+
+
+def table() -> str:
+    """The exit codes as help text."""
+    rows = [(OK, "success"), (FAILURE, "other error (rerun with --debug)"), (USAGE, "usage error")]
+    seen = {code for code, _ in rows}
+    for _, code, meaning in EXIT_CODES:
+        if code not in seen:
+            seen.add(code)
+            rows.append((code, meaning))
+    rows.sort()
+    rows.append((INTERRUPTED, "interrupted (Ctrl-C)"))
+    return "\n".join(f"  {code:<4} {meaning}" for code, meaning in rows)

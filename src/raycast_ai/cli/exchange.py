@@ -1,0 +1,263 @@
+"""One conversation as `ask` and `chat` hold it: its id (sent as Raycast's thread_id), the
+messages so far, and the log each exchange is written to while it streams.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from raycast_ai.history import History, new_conversation_id, to_messages
+from raycast_ai.protocol.completion import Collector
+from raycast_ai.protocol.events import Notice, ReasoningDelta, TextDelta, Usage
+
+from . import runtime
+
+if TYPE_CHECKING:
+    from raycast_ai.client import RaycastClient
+
+    from .output import Output
+
+CHECKPOINT_SECONDS = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    text: str
+    reasoning: str
+    model: str
+    usage: Usage | None
+    finish_reason: str
+    conversation_id: str
+
+    def to_json(self) -> dict[str, Any]:
+        usage = self.usage
+        return {
+            "text": self.text,
+            "reasoning": self.reasoning,
+            "model": self.model,
+            "usage": None
+            if usage is None
+            else {
+                "input_tokens": usage.input_tokens,
+                "output_tokens": usage.output_tokens,
+                "reasoning_tokens": usage.reasoning_tokens,
+            },
+            "finish_reason": self.finish_reason,
+            "conversation_id": self.conversation_id,
+        }
+
+
+@dataclass
+class Session:
+    """A conversation in progress; `log` None keeps it out of the log."""
+
+    client: RaycastClient
+    log: History | None = None
+    model: str | None = None
+    system: str | None = None
+    id: str = field(default_factory=new_conversation_id)
+    messages: list[dict[str, str]] = field(default_factory=list)
+    _logged: bool = False
+
+    def new(self) -> None:
+        self.id, self.messages, self._logged = new_conversation_id(), [], False
+
+    def ask(
+        self,
+        prompt: str,
+        output: Output,
+        *,
+        temperature: float | None = None,
+    ) -> Answer:
+        """Streams one answer into `output` (closed at the end, whatever happens)."""
+        system = [{"role": "system", "content": self.system}] if self.system else []
+        user = {"role": "user", "content": prompt}
+        collector = Collector()
+        exchange: int | None = None
+        try:
+            stream = self.client.stream(
+                [*system, *self.messages, user],
+                self.model,
+                temperature=temperature,
+                thread_id=self.id,
+            )
+            model = stream.model.id
+            exchange = self._start(prompt, model)
+            saved = time.monotonic()
+            try:
+                for event in stream:
+                    collector.add(event)
+                    # Saved before it is shown, so a crash loses at most one interval.
+                    if exchange is not None and time.monotonic() - saved >= CHECKPOINT_SECONDS:
+                        self._save(exchange, collector)
+                        saved = time.monotonic()
+                    if isinstance(event, TextDelta):
+                        output.text(event.text)
+                    elif isinstance(event, ReasoningDelta):
+                        output.reasoning(event.text)
+                    elif isinstance(event, Notice):
+                        output.notice(event.kind, event.message)
+            finally:
+                stream.close()
+        except BaseException as exc:
+            if exchange is not None:
+                self._finish(exchange, collector, model, error=describe(exc))
+            self._remember(prompt, collector.text)
+            raise
+        finally:
+            output.close()
+        done = collector.result(model)
+        if exchange is not None:
+            self._finish(exchange, collector, model)
+        self._remember(prompt, done.text)
+        return Answer(done.text, done.reasoning, model, done.usage, done.finish_reason, self.id)
+
+    def _remember(self, prompt: str, text: str) -> None:
+        # The same rule as a continuation from the log: an answer with no text is left out.
+        if text:
+            self.messages += [
+                {"role": "user", "content": prompt},
+                {"role": "assistant", "content": text},
+            ]
+
+    # The log must not cost the answer: a failing write is reported once and logging stops.
+
+    def _start(self, prompt: str, model: str) -> int | None:
+        if self.log is None:
+            return None
+        try:
+            if not self._logged:
+                self.log.create(model, self.id)
+                self._logged = True
+            return self.log.start(self.id, prompt, self.system, model)
+        except sqlite3.Error as exc:
+            self._log_failed(exc)
+            return None
+
+    def _save(self, exchange: int, collector: Collector) -> None:
+        if self.log is None:
+            return
+        done = collector.result("")
+        try:
+            self.log.save(exchange, done.text, done.reasoning)
+        except sqlite3.Error as exc:
+            self._log_failed(exc)
+
+    def _finish(
+        self, exchange: int, collector: Collector, model: str, error: str | None = None
+    ) -> None:
+        if self.log is None:
+            return
+        done = collector.result(model)
+        usage = done.usage
+        try:
+            self.log.finish(
+                exchange,
+                done.text,
+                done.reasoning,
+                input_tokens=usage.input_tokens if usage else None,
+                output_tokens=usage.output_tokens if usage else None,
+                finish_reason=done.finish_reason or None,
+                error=error,
+            )
+        except sqlite3.Error as exc:
+            self._log_failed(exc)
+
+    def _log_failed(self, exc: sqlite3.Error) -> None:
+        runtime.err(f"warning: could not write the conversation log ({exc}); logging is off.")
+        self.log = None
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(exc, SystemExit):
+        return f"terminated (exit {exc.code})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+@contextlib.contextmanager
+def terminate_gracefully() -> Iterator[None]:
+    """SIGTERM and SIGHUP (a closed terminal) unwind like Ctrl-C, so the log keeps the partial
+    answer; outside the main thread (where handlers cannot be set) nothing changes."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    previous: dict[int, Any] = {}
+    try:
+        for name in ("SIGTERM", "SIGHUP"):
+            number = getattr(signal, name, None)
+            if number is not None:
+                previous[number] = signal.signal(number, stop)
+    except ValueError:
+        pass
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+@contextlib.contextmanager
+def open_session(
+    client: RaycastClient,
+    *,
+    resume: bool = False,
+    cid: str | None = None,
+    model: str | None = None,
+    system: str | None = None,
+    log: bool = True,
+) -> Iterator[Session]:
+    """A new conversation, or with `resume` (the latest) or `cid` a logged one continued.
+
+    The model is `model`, else the continued conversation's, else the stored default.
+    """
+    from raycast_ai.protocol.errors import InvalidRequestError
+
+    continuing = resume or bool(cid)
+    history: History | None = None
+    if log or continuing:
+        try:
+            history = runtime.open_history()
+        except (sqlite3.Error, OSError) as exc:
+            if continuing:
+                raise InvalidRequestError(f"Cannot open the conversation log: {exc}") from None
+            runtime.err(f"warning: cannot open the conversation log ({exc}); not logging.")
+    try:
+        default = runtime.prefs().default_model
+        if history is not None and continuing:
+            try:
+                found = history.conversation(cid) if cid else history.latest()
+            except LookupError as exc:
+                raise InvalidRequestError(str(exc)) from None
+            if found is None:
+                raise InvalidRequestError(
+                    f"No logged conversation has the id '{cid}'. Run 'raycast-ai logs' to see "
+                    "the ids."
+                    if cid
+                    else "There is no logged conversation to continue yet."
+                )
+            earlier = history.exchanges(found.id)
+            last = earlier[-1] if earlier else None
+            yield Session(
+                client,
+                history if log else None,
+                model or (last.model if last else found.model),
+                system if system is not None or last is None else last.system,
+                found.id,
+                to_messages(earlier),
+                _logged=True,
+            )
+        else:
+            yield Session(client, history if log else None, model or default, system)
+    finally:
+        if history is not None:
+            history.close()

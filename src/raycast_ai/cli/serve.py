@@ -1,0 +1,44 @@
+"""`raycast-ai serve`: the OpenAI-compatible gateway (`raycast_ai.server.serve`)."""
+
+from __future__ import annotations
+
+import contextlib
+
+import click
+
+from . import runtime
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option(
+    "--api-key",
+    "api_keys",
+    multiple=True,
+    metavar="KEY",
+    help="A key clients must send (repeatable; default: RAYCAST_AI_API_KEYS). Required "
+    "beyond loopback.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default="warning",
+    show_default=True,
+)
+def serve(host: str, port: int, api_keys: tuple[str, ...], log_level: str) -> None:
+    """Run the OpenAI-compatible gateway.
+
+    Point any OpenAI client at it:
+
+    \b
+        raycast-ai serve
+        export OPENAI_BASE_URL=http://127.0.0.1:8080/v1 OPENAI_API_KEY=unused
+    """
+    from raycast_ai.server import serve as run
+
+    shown = f"[{host}]" if ":" in host else host
+    runtime.err(f"OpenAI-compatible gateway on http://{shown}:{port}/v1 (Ctrl+C stops it)")
+    # uvicorn stops cleanly on Ctrl+C, then raises it again: here it is the normal way out.
+    with contextlib.suppress(KeyboardInterrupt):
+        run(host, port, api_keys, log_level=log_level, aliases=dict(runtime.prefs().aliases))

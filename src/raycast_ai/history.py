@@ -1,0 +1,289 @@
+"""The conversation log: a SQLite database (`logs.db` in the data folder) of conversations and
+their exchanges, written so that an answer cut short by Ctrl-C, an error or a crash keeps what
+arrived.
+
+An exchange row is inserted before its request is sent, its response is saved at checkpoints
+while it streams (`save`), and `finish` records usage and a finish reason or an error. A row
+whose `finished` is empty is one whose writer stopped without saying why (killed, or still
+running). The file is created 0600 in a 0700 folder before SQLite opens it; SQLite gives its
+journal files the database file's mode.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+LOG_FILE = "logs.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS exchanges (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    prompt TEXT NOT NULL,
+    system TEXT,
+    response TEXT NOT NULL DEFAULT '',
+    reasoning TEXT NOT NULL DEFAULT '',
+    model TEXT NOT NULL,
+    started TEXT NOT NULL,
+    finished TEXT,
+    input_tokens INTEGER,
+    output_tokens INTEGER,
+    finish_reason TEXT,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS exchanges_by_conversation ON exchanges (conversation_id, id);
+"""
+_VERSION = 1
+
+
+def new_conversation_id() -> str:
+    """An uppercase UUID, the form Raycast uses for `thread_id`."""
+    return str(uuid.uuid4()).upper()
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    id: str
+    model: str
+    created: str
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    id: int
+    conversation_id: str
+    prompt: str
+    system: str | None
+    response: str
+    reasoning: str
+    model: str
+    started: str
+    finished: str | None
+    input_tokens: int | None
+    output_tokens: int | None
+    finish_reason: str | None
+    error: str | None
+
+    @property
+    def status(self) -> str:
+        """ "complete", "error" (the error column says which) or "unfinished"."""
+        if self.error:
+            return "error"
+        return "complete" if self.finished else "unfinished"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "status": self.status}
+
+
+class AmbiguousConversationError(LookupError):
+    """A conversation id prefix that matches more than one conversation."""
+
+
+class History:
+    """One connection to the log; use it as a context manager."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        create_private(path)
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA foreign_keys = ON")
+        self._db.execute("PRAGMA busy_timeout = 5000")
+        # WAL: `raycast-ai logs` can read while a chat elsewhere writes; NORMAL: commits without
+        # an fsync each, which a checkpoint every fraction of a second needs.
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        if self._db.execute("PRAGMA user_version").fetchone()[0] < _VERSION:
+            self._db.executescript(
+                f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version = {_VERSION}; COMMIT;"
+            )
+
+    @classmethod
+    def open(cls, home: Path) -> History:
+        return cls(home / LOG_FILE)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # conversations
+
+    def create(self, model: str, conversation_id: str | None = None) -> Conversation:
+        conversation = Conversation(conversation_id or new_conversation_id(), model, now())
+        self._db.execute(
+            "INSERT OR IGNORE INTO conversations (id, model, created) VALUES (?, ?, ?)",
+            (conversation.id, conversation.model, conversation.created),
+        )
+        return self.conversation(conversation.id) or conversation
+
+    def conversation(self, id_or_prefix: str) -> Conversation | None:
+        """The conversation with this id, or the only one whose id starts with it (any case)."""
+        key = id_or_prefix.strip().upper()
+        if not key:
+            return None
+        row = self._db.execute("SELECT * FROM conversations WHERE id = ?", (key,)).fetchone()
+        if row is None:
+            pattern = _like_prefix(key)
+            rows = self._db.execute(
+                "SELECT * FROM conversations WHERE id LIKE ? ESCAPE '\\' LIMIT 2", (pattern,)
+            ).fetchall()
+            if len(rows) > 1:
+                raise AmbiguousConversationError(
+                    f"More than one conversation id starts with '{id_or_prefix}'; give more of it."
+                )
+            row = rows[0] if rows else None
+        return None if row is None else Conversation(row["id"], row["model"], row["created"])
+
+    def latest(self) -> Conversation | None:
+        """The conversation of the most recent exchange, else the newest one."""
+        row = (
+            self._db.execute(
+                "SELECT c.* FROM exchanges e JOIN conversations c ON c.id = e.conversation_id "
+                "ORDER BY e.id DESC LIMIT 1"
+            ).fetchone()
+            or self._db.execute(
+                "SELECT * FROM conversations ORDER BY created DESC LIMIT 1"
+            ).fetchone()
+        )
+        return None if row is None else Conversation(row["id"], row["model"], row["created"])
+
+    # exchanges
+
+    def start(self, conversation_id: str, prompt: str, system: str | None, model: str) -> int:
+        """Records the prompt before the request goes out; returns the exchange id."""
+        cursor = self._db.execute(
+            "INSERT INTO exchanges (conversation_id, prompt, system, model, started) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (conversation_id, prompt, system, model, now()),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def save(self, exchange_id: int, response: str, reasoning: str = "") -> None:
+        """A checkpoint of an answer still streaming."""
+        self._db.execute(
+            "UPDATE exchanges SET response = ?, reasoning = ? WHERE id = ?",
+            (response, reasoning, exchange_id),
+        )
+
+    def finish(
+        self,
+        exchange_id: int,
+        response: str,
+        reasoning: str = "",
+        *,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        finish_reason: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        self._db.execute(
+            "UPDATE exchanges SET response = ?, reasoning = ?, finished = ?, input_tokens = ?, "
+            "output_tokens = ?, finish_reason = ?, error = ? WHERE id = ?",
+            (
+                response,
+                reasoning,
+                now(),
+                input_tokens,
+                output_tokens,
+                finish_reason,
+                error,
+                exchange_id,
+            ),
+        )
+
+    def exchanges(self, conversation_id: str) -> list[Exchange]:
+        rows = self._db.execute(
+            "SELECT * FROM exchanges WHERE conversation_id = ? ORDER BY id", (conversation_id,)
+        ).fetchall()
+        return [_exchange(row) for row in rows]
+
+    def recent(
+        self, limit: int | None = 3, *, conversation_id: str | None = None, query: str = ""
+    ) -> list[Exchange]:
+        """The last `limit` exchanges (None: all), oldest first; `query` searches prompts and
+        responses for a substring (case-insensitive for ASCII letters)."""
+        where: list[str] = []
+        params: list[object] = []
+        if conversation_id:
+            where.append("conversation_id = ?")
+            params.append(conversation_id)
+        if query:
+            where.append("(prompt LIKE ? ESCAPE '\\' OR response LIKE ? ESCAPE '\\')")
+            pattern = "%" + _like_escape(query) + "%"
+            params += [pattern, pattern]
+        sql = "SELECT * FROM exchanges"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        rows = self._db.execute(sql, params).fetchall()
+        return [_exchange(row) for row in reversed(rows)]
+
+    def count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM exchanges").fetchone()[0])
+
+    def messages(self, conversation_id: str) -> list[dict[str, str]]:
+        """The conversation so far as chat messages, for a continuation.
+
+        An exchange that produced no text at all (it failed before the first token) is left
+        out whole, so users and assistants keep taking turns; a partial answer is kept.
+        """
+        return to_messages(self.exchanges(conversation_id))
+
+
+def to_messages(exchanges: Sequence[Exchange]) -> list[dict[str, str]]:
+    messages: list[dict[str, str]] = []
+    for exchange in exchanges:
+        if exchange.response:
+            messages.append({"role": "user", "content": exchange.prompt})
+            messages.append({"role": "assistant", "content": exchange.response})
+    return messages
+
+
+def _exchange(row: sqlite3.Row) -> Exchange:
+    return Exchange(**{key: row[key] for key in row.keys()})  # noqa: SIM118 (Row has no iter)
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _like_prefix(text: str) -> str:
+    return _like_escape(text) + "%"
+
+
+def create_private(path: Path) -> None:
+    """Creates `path` (if missing) readable by its owner only, in a 0700 folder."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+    os.close(fd)

@@ -1,0 +1,102 @@
+"""The OpenAI-compatible gateway (`raycast-ai serve`): `serve()` runs it, `create_app()` builds it.
+
+Importing this package stays light; FastAPI and uvicorn load when the app is built or served.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from raycast_ai.config import load_settings
+from raycast_ai.protocol.errors import InvalidRequestError
+
+from .settings import GatewaySettings, is_loopback
+
+if TYPE_CHECKING:
+    from .app import create_app
+
+log = logging.getLogger("raycast_ai.server")
+
+_GATEWAY_FIELDS = frozenset(f.name for f in dataclasses.fields(GatewaySettings)) - {
+    "api_keys",
+    "client_options",
+}
+_SETTINGS_ARGS = ("token", "signing_secret", "device_id", "base_url", "home")
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    api_keys: Iterable[str] = (),
+    *,
+    log_level: str = "warning",
+    **client_kwargs: Any,
+) -> None:
+    """Run the gateway until interrupted.
+
+    `api_keys` default to the comma separated RAYCAST_AI_API_KEYS. Listening beyond loopback
+    without a key is refused: anyone who can reach the port could spend the Raycast token.
+    Keyword arguments named like `GatewaySettings` fields (`cors_origins`, `max_body_size`,
+    `include_premium`, ...) set those; the rest go to `AsyncRaycastClient` (`token`,
+    `base_url`, `timeout`, ...).
+    """
+    gateway = {k: client_kwargs.pop(k) for k in list(client_kwargs) if k in _GATEWAY_FIELDS}
+    settings = GatewaySettings.from_env(api_keys, client_options=client_kwargs, **gateway)
+    check_bind(host, settings)
+    upstream = load_settings(**{k: client_kwargs.get(k) for k in _SETTINGS_ARGS})
+    if not upstream.token:
+        log.warning(
+            "No Raycast token: chat requests will fail until one is set "
+            "('raycast-ai auth set' or RAYCAST_TOKEN)."
+        )
+
+    import uvicorn
+
+    from .app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_config=_log_config(log_level),
+        loop="auto",  # uvloop when installed
+        http="auto",  # httptools when installed
+        server_header=False,
+        access_log=log_level in ("trace", "debug", "info"),
+        backlog=4096,
+    )
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging setup, with the gateway's own logger on the same console handler."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    name = "DEBUG" if level.lower() == "trace" else level.upper()
+    config["loggers"]["raycast_ai"] = {"handlers": ["default"], "level": name, "propagate": False}
+    return config
+
+
+def check_bind(host: str, settings: GatewaySettings) -> None:
+    if not is_loopback(host) and not settings.api_keys:
+        raise InvalidRequestError(
+            f"Refusing to listen on {host}: beyond this machine, anyone who reaches the port "
+            "could spend your Raycast token. Add an API key (--api-key KEY or "
+            "RAYCAST_AI_API_KEYS=KEY), or listen on 127.0.0.1."
+        )
+
+
+def __getattr__(name: str) -> Any:
+    if name == "create_app":
+        from .app import create_app
+
+        return create_app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["GatewaySettings", "check_bind", "create_app", "serve"]

@@ -1,0 +1,125 @@
+"""The one mapping from raycast-ai's error tree to OpenAI error bodies, statuses and headers.
+
+error                                    status  type                   code
+InvalidRequestError                      400     invalid_request_error  invalid_request
+UpstreamError type context_error         400     invalid_request_error  context_length_exceeded
+UpstreamError from a Raycast 400         400     invalid_request_error  upstream_bad_request
+AuthenticationError (Raycast 401)        401     authentication_error   its type or upstream_...
+PermissionDeniedError (Raycast 403)      403     permission_error       upstream_forbidden
+ModelNotFoundError                       404     invalid_request_error  model_not_found
+RateLimitError (+ retry-after)           429     rate_limit_error       rate_limit_exceeded
+RateLimitError type credits_error        429     insufficient_quota     credits_error
+MissingAuthError (gateway has no token)  500     server_error           raycast_token_missing
+UpstreamError, StreamDecodeError         502     upstream_error         its type or upstream_...
+IncompleteStreamError                    502     upstream_error         incomplete_stream
+APIConnectionError                       502     upstream_error         upstream_unreachable
+UpstreamError from a Raycast 503         503     upstream_error         upstream_unavailable
+APITimeoutError                          504     timeout_error          upstream_timeout
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from raycast_ai.protocol.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    AuthenticationError,
+    IncompleteStreamError,
+    InvalidRequestError,
+    MissingAuthError,
+    ModelNotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RaycastError,
+    StreamDecodeError,
+    UpstreamError,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    status: int
+    message: str
+    type: str
+    code: str | None = None
+    param: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+    def json(self) -> bytes:
+        return json.dumps(self.body(), separators=(",", ":")).encode()
+
+
+NO_RETRY = {"x-should-retry": "false"}
+
+
+def error_info(exc: RaycastError) -> ErrorInfo:
+    message = exc.message or str(exc) or type(exc).__name__
+    kind = getattr(exc, "type", None)
+    if isinstance(exc, MissingAuthError):
+        return ErrorInfo(500, message, "server_error", "raycast_token_missing", None, NO_RETRY)
+    if isinstance(exc, InvalidRequestError):
+        return ErrorInfo(400, message, "invalid_request_error", "invalid_request")
+    if isinstance(exc, AuthenticationError):
+        code = kind or "upstream_authentication_failed"
+        return ErrorInfo(401, message, "authentication_error", code)
+    if isinstance(exc, PermissionDeniedError):
+        return ErrorInfo(403, message, "permission_error", kind or "upstream_forbidden")
+    if isinstance(exc, ModelNotFoundError):
+        return ErrorInfo(404, message, "invalid_request_error", "model_not_found", "model")
+    if isinstance(exc, RateLimitError):
+        if kind == "credits_error":
+            return ErrorInfo(429, message, "insufficient_quota", kind, None, NO_RETRY)
+        return ErrorInfo(
+            429,
+            message,
+            "rate_limit_error",
+            kind or "rate_limit_exceeded",
+            None,
+            _retry_after(exc.retry_after),
+        )
+    if isinstance(exc, APITimeoutError):
+        return ErrorInfo(504, message, "timeout_error", "upstream_timeout")
+    if isinstance(exc, APIConnectionError):
+        return ErrorInfo(502, message, "upstream_error", "upstream_unreachable")
+    if isinstance(exc, IncompleteStreamError):
+        return ErrorInfo(502, message, "upstream_error", "incomplete_stream")
+    if isinstance(exc, StreamDecodeError):
+        return ErrorInfo(502, message, "upstream_error", "malformed_upstream_response")
+    if isinstance(exc, UpstreamError):
+        if kind == "context_error":
+            return ErrorInfo(400, message, "invalid_request_error", "context_length_exceeded")
+        if exc.status_code == 400:
+            return ErrorInfo(400, message, "invalid_request_error", kind or "upstream_bad_request")
+        if exc.status_code == 503:
+            return ErrorInfo(503, message, "upstream_error", kind or "upstream_unavailable")
+        return ErrorInfo(502, message, "upstream_error", kind or "upstream_error")
+    return ErrorInfo(502, message, "upstream_error", kind or "upstream_error")
+
+
+def _retry_after(seconds: float | None) -> dict[str, str]:
+    if seconds is None:
+        return {}
+    return {
+        "retry-after": str(max(math.ceil(seconds), 0)),
+        "retry-after-ms": str(max(int(seconds * 1000), 0)),
+    }
+
+
+def invalid_request(
+    message: str, *, param: str | None = None, code: str | None = None
+) -> ErrorInfo:
+    return ErrorInfo(400, message, "invalid_request_error", code, param)

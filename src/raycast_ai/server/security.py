@@ -1,0 +1,271 @@
+"""Pure ASGI middleware guarding the gateway: request ids, CORS, API keys and a body size limit."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import random
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .errors import ErrorInfo
+
+log = logging.getLogger("raycast_ai.server")
+
+OPEN_PATHS = frozenset({"/health"})
+_random = random.Random()  # request ids must be unique, not secret
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_ALLOW_METHODS = b"GET, POST, OPTIONS"
+_EXPOSE_HEADERS = b"x-request-id, x-raycast-rerouted, retry-after, retry-after-ms"
+
+
+async def send_error(
+    send: Send, info: ErrorInfo, extra: Iterable[tuple[bytes, bytes]] = ()
+) -> None:
+    body = info.json()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *((k.encode(), v.encode()) for k, v in info.headers.items()),
+        *extra,
+    ]
+    await send({"type": "http.response.start", "status": info.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+class RequestIdMiddleware:
+    """Echoes a well-formed `x-request-id` or makes one; every response carries it.
+
+    Also the last line of defence: an unexpected exception becomes a 500 in OpenAI's error shape
+    (when nothing was sent yet) instead of a bare text body.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = _header(scope, b"x-request-id")
+        request_id = (
+            given.decode("latin-1")
+            if given is not None and _REQUEST_ID.match(given.decode("latin-1"))
+            else f"req_{_random.getrandbits(96):024x}"
+        )
+        scope.setdefault("state", {})["request_id"] = request_id
+        raw_id = request_id.encode()
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", raw_id)]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error in request %s", request_id)
+            if not started:
+                await send_error(
+                    send_with_id,
+                    ErrorInfo(500, "The gateway failed unexpectedly.", "server_error", None),
+                )
+            raise
+
+
+class CORSMiddleware:
+    """An explicit origin allow-list; no credentials are ever allowed, so no cookies ride along.
+
+    A preflight from an origin outside the list gets a 403 without any allow headers.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        origins: Iterable[str] = (),
+        origin_regex: str | None = None,
+    ) -> None:
+        self.app = app
+        self.origins = frozenset(origins)
+        self.any_origin = "*" in self.origins
+        self.origin_regex = re.compile(origin_regex) if origin_regex else None
+
+    def allowed(self, origin: str) -> bool:
+        if self.any_origin or origin in self.origins:
+            return True
+        return bool(self.origin_regex and self.origin_regex.fullmatch(origin))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        raw_origin = _header(scope, b"origin")
+        if raw_origin is None:
+            await self.app(scope, receive, send)
+            return
+        origin = raw_origin.decode("latin-1")
+        allowed = self.allowed(origin)
+        allow_origin = b"*" if self.any_origin else raw_origin
+        if scope["method"] == "OPTIONS" and _header(scope, b"access-control-request-method"):
+            await self._preflight(scope, send, allowed, allow_origin)
+            return
+        if not allowed:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", ()),
+                    (b"access-control-allow-origin", allow_origin),
+                    (b"access-control-expose-headers", _EXPOSE_HEADERS),
+                    (b"vary", b"Origin"),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
+
+    async def _preflight(self, scope: Scope, send: Send, allowed: bool, origin: bytes) -> None:
+        if not allowed:
+            await send_error(
+                send,
+                ErrorInfo(403, "This origin is not allowed.", "permission_error", "cors_origin"),
+                [(b"vary", b"Origin")],
+            )
+            return
+        requested = _header(scope, b"access-control-request-headers") or b""
+        headers = [
+            (b"access-control-allow-origin", origin),
+            (b"access-control-allow-methods", _ALLOW_METHODS),
+            (b"access-control-max-age", b"600"),
+            (b"vary", b"Origin"),
+            (b"content-length", b"0"),
+        ]
+        if requested:
+            headers.append((b"access-control-allow-headers", requested))
+        await send({"type": "http.response.start", "status": 204, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def hash_key(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+class APIKeyMiddleware:
+    """With keys configured, every path but /health (and OPTIONS) needs one of them.
+
+    Keys come as `Authorization: Bearer <key>` or `x-api-key: <key>`; only SHA-256 digests are
+    kept, compared in constant time against every configured digest.
+    """
+
+    def __init__(self, app: ASGIApp, *, keys: Iterable[str] = ()) -> None:
+        self.app = app
+        self.digests = tuple(hash_key(k) for k in keys)
+
+    def check(self, scope: Scope) -> str | None:
+        presented = _header(scope, b"x-api-key")
+        auth = _header(scope, b"authorization")
+        if auth is not None and auth[:7].lower() == b"bearer ":
+            presented = auth[7:].strip()
+        if not presented:
+            return "Missing API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'."
+        digest = hashlib.sha256(presented).digest()
+        ok = False
+        for known in self.digests:
+            ok |= hmac.compare_digest(digest, known)
+        return None if ok else "Incorrect API key."
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or not self.digests
+            or scope["method"] == "OPTIONS"
+            or scope["path"] in OPEN_PATHS
+        ):
+            await self.app(scope, receive, send)
+            return
+        problem = self.check(scope)
+        if problem is not None:
+            await send_error(
+                send,
+                ErrorInfo(401, problem, "invalid_request_error", "invalid_api_key"),
+                [(b"www-authenticate", b"Bearer")],
+            )
+            return
+        await self.app(scope, receive, send)
+
+
+class BodyLimitMiddleware:
+    """Reads a request body up to `max_size` bytes before the app sees it; beyond that, 413.
+
+    The whole body is handed to the app in one message, then `receive` passes through, so the
+    app can still listen for the client going away.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_size: int) -> None:
+        self.app = app
+        self.max_size = max_size
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        length = _header(scope, b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_size:
+            await self._too_large(send)
+            return
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client left before sending the whole body
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_size:
+                await self._too_large(send)
+                return
+            parts.append(chunk)
+            if not message.get("more_body", False):
+                break
+        first: dict[str, Any] | None = {
+            "type": "http.request",
+            "body": b"".join(parts),
+            "more_body": False,
+        }
+
+        async def replay() -> Message:
+            nonlocal first
+            if first is not None:
+                message, first = first, None
+                return message
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, send: Send) -> None:
+        await send_error(
+            send,
+            ErrorInfo(
+                413,
+                f"The request body is larger than {self.max_size} bytes.",
+                "invalid_request_error",
+                "request_too_large",
+            ),
+            [(b"connection", b"close")],
+        )

@@ -1,0 +1,56 @@
+"""The gateway's own settings: API keys, CORS, limits, catalog filters, upstream client options."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+API_KEYS_ENV = "RAYCAST_AI_API_KEYS"
+DEFAULT_MAX_BODY_SIZE = 4 * 1024 * 1024
+# Local pages only, on any port: a web page elsewhere must not spend the user's Raycast token.
+LOOPBACK_ORIGIN_REGEX = r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]{1,5})?$"
+
+
+@dataclass(frozen=True, slots=True)
+class GatewaySettings:
+    """What `create_app` needs; `client_options` go to `AsyncRaycastClient` as keyword arguments.
+
+    `cors_origins=None` allows http(s)://localhost, 127.0.0.1 and [::1] on any port; a tuple
+    replaces that default with exact origins ("*" allows any origin, never with credentials).
+    `include_premium` / `include_deprecated` filter `GET /v1/models` only; chat accepts any
+    model of the catalog. `max_connections`, `max_keepalive_connections` and `upstream_pools`
+    shape the connections to Raycast (see `upstream.ShardedTransport`); they apply unless
+    `client_options` bring their own `transport` or `proxy`.
+    """
+
+    api_keys: tuple[str, ...] = field(default=(), repr=False)
+    cors_origins: tuple[str, ...] | None = None
+    max_body_size: int = DEFAULT_MAX_BODY_SIZE
+    include_premium: bool = True
+    include_deprecated: bool = False
+    max_connections: int | None = None
+    max_keepalive_connections: int = 512
+    upstream_pools: int = 64
+    client_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_env(cls, api_keys: Iterable[str] = (), **changes: Any) -> GatewaySettings:
+        """Settings with explicit `api_keys`, else the comma separated RAYCAST_AI_API_KEYS."""
+        keys = tuple(k for k in api_keys if k) or parse_keys(os.environ.get(API_KEYS_ENV, ""))
+        return replace(cls(), api_keys=keys, **changes)
+
+
+def parse_keys(value: str) -> tuple[str, ...]:
+    return tuple(k.strip() for k in value.split(",") if k.strip())
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,140 @@
+"""`raycast-ai chat`: input rules, the line-based fallback, and the REPL in a pseudo-terminal."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from raycast_ai.cli.chat import complete, needs_more, piped_lines
+from raycast_ai.emulator.server import EmulatorServer
+from raycast_ai.emulator.text import answer_chunks
+from raycast_ai.history import LOG_FILE, History
+from raycast_ai.protocol.request import CHAT_PATH
+
+from .conftest import Invoke
+
+
+@pytest.mark.parametrize(
+    ("typed", "more", "message"),
+    [
+        ("hello", False, "hello"),
+        ("one \\", True, None),
+        ("one \\\ntwo", False, "one \ntwo"),
+        ('"""', True, None),
+        ('"""\nfirst\n\nsecond', True, None),
+        ('"""\nfirst\n\nsecond\n"""', False, "first\n\nsecond"),
+        ('"""inline"""', False, "inline"),
+    ],
+)
+def test_multi_line_input(typed: str, more: bool, message: str | None) -> None:
+    assert needs_more(typed) is more
+    if message is not None:
+        assert complete(typed) == message
+
+
+def test_piped_lines_follow_the_same_rules() -> None:
+    typed = 'a\nb \\\nc\n"""\nd\n\ne\n"""\n\n   \nunfinished \\\n'
+    assert list(piped_lines(io.StringIO(typed))) == ["a", "b \nc", "d\n\ne", "unfinished \\"]
+
+
+def test_a_piped_chat_keeps_one_conversation(
+    invoke: Invoke, emulator: EmulatorServer, home: Path
+) -> None:
+    script = "first @chunks:2\n/model gpt-4o\nsecond @chunks:2\n/system be brief\n/bogus\n"
+    result = invoke("chat", input=script)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == (
+        "".join(answer_chunks("first @chunks:2", "openai-gpt-4o-mini", 2))
+        + "\n"
+        + "".join(answer_chunks("second @chunks:2", "openai-gpt-4o", 2))
+        + "\n"
+    )
+    assert "Model: GPT-4o (openai-gpt-4o)" in result.stderr
+    assert "Unknown command /bogus" in result.stderr
+    body = emulator.recorder.for_path(CHAT_PATH)[-1].json()
+    assert body["model"] == "gpt-4o"
+    assert next(m["content"]["text"] for m in body["messages"]) == "first @chunks:2"
+    with History(home / LOG_FILE) as history:
+        rows = history.recent()
+    assert len({row.conversation_id for row in rows}) == 1
+
+
+def test_new_starts_another_conversation_and_errors_do_not_end_the_chat(invoke: Invoke) -> None:
+    script = "one @chunks:2\n/new\ntwo @fault:403\nthree @chunks:2\n/exit\nnever sent\n"
+    result = invoke("chat", input=script)
+    assert result.exit_code == 0, result.stderr
+    assert "Error: Raycast refused access (HTTP 403)" in result.stderr
+    assert "never" not in result.stdout
+    listed = json.loads(invoke("logs", "--json", "-n", "0").stdout)
+    assert [row["prompt"] for row in listed] == [
+        "one @chunks:2",
+        "two @fault:403",
+        "three @chunks:2",
+    ]
+    assert listed[0]["conversation_id"] != listed[1]["conversation_id"]
+    assert listed[1]["conversation_id"] == listed[2]["conversation_id"]
+
+
+def test_chat_continues_a_logged_conversation(invoke: Invoke, emulator: EmulatorServer) -> None:
+    first = json.loads(invoke("--json", "before @chunks:2").stdout)
+    result = invoke("chat", "-c", input="after @chunks:2\n")
+    assert result.exit_code == 0, result.stderr
+    body = emulator.recorder.for_path(CHAT_PATH)[-1].json()
+    assert body["thread_id"] == first["conversation_id"]
+    assert [m["author"] for m in body["messages"]] == ["user", "assistant", "user"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_the_repl_in_a_terminal(env: dict[str, str], home: Path) -> None:
+    environ = {**os.environ, **env, "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm"}
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "raycast_ai", "chat"],
+        env=environ,
+        dimensions=(40, 200),
+        encoding="utf-8",
+        timeout=15,
+    )
+    try:
+        child.expect_exact("/help for commands")
+        child.expect_exact(">")
+        child.sendline("hello @chunks:4")
+        child.expect_exact("data:")  # every emulator answer has it in its first piece
+        child.expect_exact(">")
+        # A slow answer, stopped with Ctrl-C once it has started.
+        child.sendline("long @delay:0.2 @chunks:50")
+        child.expect_exact("data:")
+        time.sleep(0.3)
+        child.sendintr()
+        child.expect_exact("(stopped)")
+        child.expect_exact(">")
+        child.sendline("again @chunks:3")
+        child.expect_exact("data:")
+        child.expect_exact(">")
+        child.sendeof()
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    with History(home / LOG_FILE) as history:
+        rows = history.recent()
+    assert [row.prompt for row in rows] == [
+        "hello @chunks:4",
+        "long @delay:0.2 @chunks:50",
+        "again @chunks:3",
+    ]
+    stopped = rows[1]
+    assert stopped.error == "interrupted"
+    full = "".join(answer_chunks(stopped.prompt, "openai-gpt-4o-mini", 50))
+    assert stopped.response
+    assert full.startswith(stopped.response)
+    assert stopped.response != full
+    assert rows[2].status == "complete"
+    assert (home / "chat_history").stat().st_mode & 0o777 == 0o600

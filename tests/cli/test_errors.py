@@ -1,0 +1,118 @@
+"""Every failure ends as one line on stderr and its own exit code, with no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from raycast_ai.cli import errors
+from raycast_ai.emulator.text import answer_chunks
+from raycast_ai.history import LOG_FILE, History
+from raycast_ai.protocol import errors as tree
+
+from .conftest import Invoke, Run
+
+# (words in the prompt, extra flags, exit code, a piece of the message)
+FAULTS = [
+    ("@fault:401", (), 5, "Raycast rejected the token (HTTP 401)"),
+    ("@fault:403", (), 6, "Raycast refused access (HTTP 403)"),
+    ("@fault:429 @retry-after:0", ("--retries", "0"), 8, "rate limit reached (HTTP 429)"),
+    ("@fault:500", ("--retries", "0"), 9, "Raycast failed with HTTP 500"),
+    ("@fault:503", ("--retries", "0"), 9, "Raycast failed with HTTP 503"),
+    ("@fault:reset-mid", (), 11, "The connection to Raycast broke in the middle"),
+    ("@fault:stall @stall:5", ("--timeout", "0.3"), 13, "Raycast stopped sending"),
+    ("@fault:truncate", (), 11, "ended before the answer was finished"),
+    ("@fault:malformed", (), 10, "not JSON"),
+    ("@fault:context_error", (), 9, "The conversation is too long for this model"),
+    ("@fault:credits_error", (), 8, "Your Raycast AI credits are used up"),
+    ("@fault:unknown_api_error", (), 9, "check the signing secret"),
+]
+
+
+@pytest.mark.parametrize(("words", "flags", "code", "text"), FAULTS, ids=[f[0] for f in FAULTS])
+def test_each_fault_gives_one_line_and_its_exit_code(
+    invoke: Invoke, words: str, flags: tuple[str, ...], code: int, text: str
+) -> None:
+    result = invoke(*flags, f"question {words}")
+    assert result.exit_code == code, (result.stdout, result.stderr)
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("Error: ")
+    assert text in result.stderr
+
+
+def test_an_unknown_model_suggests_the_list(invoke: Invoke) -> None:
+    result = invoke("-m", "gpt-4o-mni", "hi")
+    assert result.exit_code == 7
+    assert result.stderr.startswith("Error: Unknown model 'gpt-4o-mni'. Did you mean ")
+    assert result.stderr.endswith("Run 'raycast-ai models' to list the model ids.\n")
+    assert "openai-gpt-4o-mini" in result.stderr
+
+
+def test_no_token_says_how_to_set_one(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RAYCAST_TOKEN")
+    result = invoke("hi")
+    assert result.exit_code == 4
+    assert result.stderr == f"Error: {errors.NO_TOKEN}\n"
+
+
+def test_no_signing_secret_says_how_to_set_one(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RAYCAST_SIGNING_SECRET")
+    result = invoke("hi")
+    assert result.exit_code == 5
+    assert "RAYCAST_SIGNING_SECRET" in result.stderr
+
+
+def test_an_unreachable_backend(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAYCAST_BASE_URL", "http://127.0.0.1:9")
+    result = invoke("--retries", "0", "hi")
+    assert result.exit_code == 12
+    assert result.stderr.startswith("Error: Could not reach Raycast at http://127.0.0.1:9")
+
+
+def test_a_partial_answer_is_printed_and_logged_with_the_error(invoke: Invoke, home: Path) -> None:
+    prompt = "cut @fault:reset-mid"
+    result = invoke(prompt)
+    assert result.exit_code == 11
+    partial = "".join(answer_chunks(prompt, "openai-gpt-4o-mini", 12)[:3])
+    assert result.stdout == partial + "\n"
+    with History(home / LOG_FILE) as history:
+        [row] = history.recent()
+    assert row.response == partial
+    assert row.status == "error"
+    assert row.error is not None
+    assert row.error.startswith("IncompleteStreamError")
+
+
+def test_a_real_process_prints_no_traceback(run: Run) -> None:
+    done = run("x @fault:malformed")
+    assert done.code == 10
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith("Error: ")
+    debug = run("--debug", "x @fault:malformed")
+    assert debug.code == 10
+    assert "Traceback" in debug.stderr
+
+
+def test_every_error_class_has_its_own_code() -> None:
+    classes = [
+        tree.InvalidRequestError,
+        tree.MissingAuthError,
+        tree.AuthenticationError,
+        tree.PermissionDeniedError,
+        tree.ModelNotFoundError,
+        tree.RateLimitError,
+        tree.UpstreamError,
+        tree.StreamDecodeError,
+        tree.IncompleteStreamError,
+        tree.APIConnectionError,
+        tree.APITimeoutError,
+    ]
+    codes = [errors.exit_code(cls("x")) for cls in classes]
+    assert len(set(codes)) == len(codes)
+    assert errors.exit_code(tree.RaycastError("x")) == errors.FAILURE
+    assert errors.exit_code(ValueError("x")) == errors.FAILURE
+    for code in codes:
+        assert f"\n  {code:<4} " in "\n" + errors.table()

@@ -1,0 +1,158 @@
+"""Fixtures: the emulator on a loopback socket, and the gateway in-process or under uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import openai
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from raycast_ai.client import AsyncRaycastClient, Timeout
+from raycast_ai.emulator import EMULATOR_SECRET, EMULATOR_TOKEN
+from raycast_ai.emulator.server import EmulatorServer
+from raycast_ai.server import GatewaySettings, create_app
+
+# Short enough for the stall test, long enough for every paced answer the tests ask for.
+UPSTREAM_TIMEOUT = Timeout(connect=2.0, read=0.5, write=2.0, pool=2.0)
+
+
+@pytest.fixture(autouse=True)
+def _no_env_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RAYCAST_AI_API_KEYS", raising=False)
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmulatorServer]:
+    with EmulatorServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def gateway_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("gateway-home")
+
+
+def client_options(emulator: EmulatorServer, home: Path, **changes: Any) -> dict[str, Any]:
+    return {
+        "token": EMULATOR_TOKEN,
+        "signing_secret": EMULATOR_SECRET,
+        "base_url": emulator.base_url,
+        "home": home,
+        "timeout": UPSTREAM_TIMEOUT,
+        "max_retries": 0,
+        **changes,
+    }
+
+
+@pytest.fixture
+def upstream_options(emulator: EmulatorServer, tmp_path: Path) -> dict[str, Any]:
+    """`AsyncRaycastClient` options pointing at the emulator."""
+    return client_options(emulator, tmp_path)
+
+
+@pytest.fixture
+async def upstream(upstream_options: dict[str, Any]) -> AsyncIterator[AsyncRaycastClient]:
+    async with AsyncRaycastClient(**upstream_options) as client:
+        yield client
+
+
+@pytest.fixture
+def app(upstream: AsyncRaycastClient) -> FastAPI:
+    return create_app(GatewaySettings(), client=upstream)
+
+
+@pytest.fixture
+async def http(app: FastAPI) -> AsyncIterator[httpx2.AsyncClient]:
+    transport = httpx2.ASGITransport(app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        yield client
+
+
+@pytest.fixture
+def aopenai(http: httpx2.AsyncClient) -> openai.AsyncOpenAI:
+    """The official async client, talking to the gateway in-process."""
+    return openai.AsyncOpenAI(
+        api_key="unused", base_url="http://gateway/v1", http_client=http, max_retries=0
+    )
+
+
+class GatewayServer:
+    """The gateway app under a real uvicorn on a loopback port, served from a thread."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.port: int = self.sock.getsockname()[1]
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, log_config=None, access_log=False, ws="none", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+
+    def __enter__(self) -> GatewayServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the gateway did not start")
+            time.sleep(0.005)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.sock.close()
+
+
+@pytest.fixture(scope="session")
+def gateway(emulator: EmulatorServer, gateway_home: Path) -> Iterator[GatewayServer]:
+    logging.getLogger("raycast_ai").setLevel(logging.WARNING)
+    settings = GatewaySettings(client_options=client_options(emulator, gateway_home))
+    with GatewayServer(create_app(settings)) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def patient_gateway(emulator: EmulatorServer, gateway_home: Path) -> Iterator[GatewayServer]:
+    """A gateway whose upstream read timeout is long: whatever closes Raycast's side early
+    is the gateway noticing its client left, not the timeout."""
+    options = client_options(emulator, gateway_home, timeout=Timeout(read=30.0))
+    with GatewayServer(create_app(GatewaySettings(client_options=options))) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def keyed_gateway(emulator: EmulatorServer, gateway_home: Path) -> Iterator[GatewayServer]:
+    settings = GatewaySettings(
+        api_keys=("sk-gateway-test",),
+        max_body_size=64 * 1024,
+        client_options=client_options(emulator, gateway_home),
+    )
+    with GatewayServer(create_app(settings)) as server:
+        yield server
+
+
+@pytest.fixture
+def sync_openai(gateway: GatewayServer) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(
+        api_key="unused", base_url=gateway.base_url + "/v1", max_retries=0
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def async_openai(gateway: GatewayServer) -> AsyncIterator[openai.AsyncOpenAI]:
+    async with openai.AsyncOpenAI(
+        api_key="unused", base_url=gateway.base_url + "/v1", max_retries=0
+    ) as client:
+        yield client

@@ -1,0 +1,157 @@
+"""The SSE response on its own: coalesced writes, bounded buffering, errors after 200, hang-ups."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+from starlette.types import Message, Scope
+
+from raycast_ai.client import AsyncChatStream
+from raycast_ai.protocol.catalog import ModelEntry
+from raycast_ai.protocol.errors import IncompleteStreamError
+from raycast_ai.protocol.events import Event, Finish, TextDelta
+from raycast_ai.server.convert import ChunkEncoder
+from raycast_ai.server.streaming import HIGH_WATER, EventStreamResponse
+
+pytestmark = pytest.mark.anyio
+
+MODEL = ModelEntry(id="m", model="m", provider="p")
+SCOPE: Scope = {"type": "http", "method": "POST", "path": "/v1/chat/completions", "headers": []}
+
+
+class Upstream:
+    """An event source that records whether it was closed."""
+
+    def __init__(self, events: list[Event], *, gap: float = 0.0, error: Exception | None = None):
+        self.events = events
+        self.gap = gap
+        self.error = error
+        self.closed = False
+        self.delivered = 0
+
+    async def run(self) -> AsyncIterator[Event]:
+        try:
+            for event in self.events:
+                if self.gap:
+                    await asyncio.sleep(self.gap)
+                self.delivered += 1
+                yield event
+            if self.error is not None:
+                raise self.error
+        finally:
+            self.closed = True
+
+    def stream(self) -> AsyncChatStream:
+        return AsyncChatStream(MODEL, self.run())
+
+
+def response(upstream: Upstream) -> EventStreamResponse:
+    encoder = ChunkEncoder("chatcmpl-1", 1, "m", include_usage=False)
+    return EventStreamResponse(upstream.stream(), encoder, [])
+
+
+async def never_disconnect() -> Message:
+    await asyncio.Event().wait()
+    raise AssertionError("unreachable")
+
+
+def payloads(sent: list[Message]) -> list[str]:
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return [e[len("data: ") :] for e in body.decode().split("\n\n") if e]
+
+
+async def test_a_burst_of_ready_events_is_one_write() -> None:
+    upstream = Upstream([TextDelta(f"t{i} ") for i in range(2000)] + [Finish("stop")])
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await response(upstream)(SCOPE, never_disconnect, send)
+    bodies = [m for m in sent if m["type"] == "http.response.body"]
+    assert len(bodies) <= 4 + 2000 * 200 // HIGH_WATER
+    assert sent[0]["status"] == 200
+    assert (b"content-type", b"text/event-stream; charset=utf-8") in sent[0]["headers"]
+    data = payloads(sent)
+    assert data[-1] == "[DONE]"
+    text = "".join(json.loads(d)["choices"][0]["delta"].get("content") or "" for d in data[:-1])
+    assert text == "".join(f"t{i} " for i in range(2000))
+    assert upstream.closed
+
+
+async def test_a_slow_reader_holds_the_upstream_back() -> None:
+    upstream = Upstream([TextDelta("x" * 100) for _ in range(5000)] + [Finish("stop")])
+    gate = asyncio.Event()
+    first_body = asyncio.Event()
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body":
+            first_body.set()
+            await gate.wait()
+
+    task = asyncio.ensure_future(response(upstream)(SCOPE, never_disconnect, send))
+    await first_body.wait()
+    await asyncio.sleep(0.05)
+    # Stuck in the first write: the producer stopped after about one buffer's worth.
+    assert upstream.delivered * 300 < 3 * HIGH_WATER
+    gate.set()
+    await asyncio.wait_for(task, 5)
+    assert payloads(sent)[-1] == "[DONE]"
+
+
+async def test_an_error_after_200_is_one_error_event_then_done() -> None:
+    broken = IncompleteStreamError("The connection to Raycast broke.", partial_text="a")
+    upstream = Upstream([TextDelta("a")], error=broken)
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await response(upstream)(SCOPE, never_disconnect, send)
+    data = payloads(sent)
+    assert data[-1] == "[DONE]"
+    error = json.loads(data[-2])["error"]
+    assert error["message"] == "The connection to Raycast broke."
+    assert error["code"] == "incomplete_stream"
+    assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+
+
+async def test_a_client_that_hangs_up_closes_the_upstream_at_once() -> None:
+    upstream = Upstream([TextDelta("x")] * 1000, gap=0.01)
+    hang_up = asyncio.Event()
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        await hang_up.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    task = asyncio.ensure_future(response(upstream)(SCOPE, receive, send))
+    await asyncio.sleep(0.1)
+    hang_up.set()
+    await asyncio.wait_for(task, 1)
+    assert upstream.closed
+    assert upstream.delivered < 100
+    assert not [m for m in sent if m.get("more_body") is False]
+
+
+async def test_cancelling_the_response_still_closes_the_upstream() -> None:
+    upstream = Upstream([TextDelta("x")] * 1000, gap=0.01)
+
+    async def send(message: Message) -> None:
+        pass
+
+    task = asyncio.ensure_future(response(upstream)(SCOPE, never_disconnect, send))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.01)
+    assert upstream.closed

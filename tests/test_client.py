@@ -1,0 +1,274 @@
+"""RaycastClient and AsyncRaycastClient against scripted transports: retries, mapping, caching."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+from raycast_ai import (
+    APIConnectionError,
+    AsyncRaycastClient,
+    AuthenticationError,
+    IncompleteStreamError,
+    MissingAuthError,
+    ModelNotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RaycastClient,
+    TextDelta,
+    UpstreamError,
+)
+from raycast_ai.protocol.signing import verify_v2
+
+CATALOG = {
+    "models": [
+        {"id": "openai-gpt-4o-mini", "model": "gpt-4o-mini", "provider": "openai"},
+        {"id": "anthropic-claude-sonnet-4", "model": "claude-sonnet-4-x", "provider": "anthropic"},
+    ],
+    "default_models": {"chat": "openai-gpt-4o-mini"},
+}
+ANSWER = b'data: {"text":"Hello"}\n\ndata: {"text":" world"}\n\n'
+FINISH = (
+    b'data: {"text":"","finish_reason":"stop","usage":{"input_tokens":3,"output_tokens":2}}\n\n'
+)
+MESSAGES = [{"role": "user", "content": "hi"}]
+SECRET = "test-secret"
+
+
+class Script:
+    """A transport handler answering chat requests from a list of responses, recording requests."""
+
+    def __init__(self, *responses: httpx2.Response | Exception) -> None:
+        self.responses = list(responses)
+        self.requests: list[httpx2.Request] = []
+
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
+        if request.url.path == "/api/v1/ai/models":
+            return httpx2.Response(200, json=CATALOG)
+        self.requests.append(request)
+        answer = self.responses.pop(0) if len(self.responses) > 1 else self.responses[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def sse(body: bytes, status: int = 200, **headers: str) -> httpx2.Response:
+    return httpx2.Response(
+        status, content=body, headers={"content-type": "text/event-stream", **headers}
+    )
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def make_client(tmp_path: Path, sleeps: list[float]) -> Iterator[Callable[..., RaycastClient]]:
+    clients: list[RaycastClient] = []
+
+    def make(script: Script, **kwargs: Any) -> RaycastClient:
+        kwargs.setdefault("token", "secret-token-123")
+        kwargs.setdefault("signing_secret", SECRET)
+        client = RaycastClient(
+            base_url="http://raycast.test",
+            home=tmp_path,
+            transport=httpx2.MockTransport(script),
+            sleep=sleeps.append,
+            **kwargs,
+        )
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+def test_streams_text_and_signs_the_exact_body(make_client: Callable[..., RaycastClient]) -> None:
+    script = Script(sse(ANSWER + FINISH))
+    client = make_client(script)
+    completion = client.complete(MESSAGES)
+    assert completion.text == "Hello world"
+    assert completion.finish_reason == "stop"
+    assert completion.usage is not None and completion.usage.output_tokens == 2
+    request = script.requests[0]
+    assert verify_v2(
+        SECRET,
+        request.headers["x-raycast-timestamp"],
+        request.headers["x-raycast-deviceid"],
+        request.content,
+        request.headers["x-raycast-signature-v2"],
+    )
+    body = json.loads(request.content)
+    assert (body["model"], body["provider"]) == ("gpt-4o-mini", "openai")
+    assert request.headers["authorization"] == "Bearer secret-token-123"
+
+
+def test_retries_5xx_with_backoff_then_succeeds(
+    make_client: Callable[..., RaycastClient], sleeps: list[float]
+) -> None:
+    script = Script(sse(b"busy", 503), sse(b"busy", 502), sse(ANSWER + FINISH))
+    assert make_client(script).complete(MESSAGES).text == "Hello world"
+    assert len(script.requests) == 3
+    assert 0.375 <= sleeps[0] <= 0.5 and 0.75 <= sleeps[1] <= 1.0
+    assert script.requests[0].content == script.requests[2].content
+
+
+def test_gives_up_after_max_retries(make_client: Callable[..., RaycastClient]) -> None:
+    script = Script(sse(b'{"error":{"message":"overloaded"}}', 500))
+    with pytest.raises(UpstreamError, match=r"HTTP 500.*overloaded") as info:
+        make_client(script, max_retries=1).complete(MESSAGES)
+    assert info.value.status_code == 500
+    assert len(script.requests) == 2
+
+
+def test_rate_limit_honours_retry_after(
+    make_client: Callable[..., RaycastClient], sleeps: list[float]
+) -> None:
+    script = Script(sse(b"slow down", 429, **{"retry-after": "3"}), sse(ANSWER + FINISH))
+    assert make_client(script).complete(MESSAGES).text == "Hello world"
+    assert sleeps == [3.0]
+
+
+def test_rate_limit_with_a_long_retry_after_is_raised_not_waited(
+    make_client: Callable[..., RaycastClient], sleeps: list[float]
+) -> None:
+    script = Script(sse(b"", 429, **{"retry-after": "600"}))
+    with pytest.raises(RateLimitError) as info:
+        make_client(script).complete(MESSAGES)
+    assert info.value.retry_after == 600
+    assert sleeps == []
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(401, AuthenticationError), (403, PermissionDeniedError), (404, ModelNotFoundError)],
+)
+def test_client_errors_are_typed_and_not_retried(
+    make_client: Callable[..., RaycastClient], status: int, error: type[Exception]
+) -> None:
+    script = Script(sse(b'{"error":{"message":"nope"}}', status))
+    with pytest.raises(error, match="nope"):
+        make_client(script).complete(MESSAGES)
+    assert len(script.requests) == 1
+
+
+def test_connection_errors_are_retried_then_typed(
+    make_client: Callable[..., RaycastClient], sleeps: list[float]
+) -> None:
+    script = Script(httpx2.ConnectError("refused"))
+    with pytest.raises(APIConnectionError, match="Could not reach Raycast"):
+        make_client(script).complete(MESSAGES)
+    assert len(script.requests) == 3 and len(sleeps) == 2
+
+
+def test_unsigned_refusal_says_how_to_set_the_secret(
+    make_client: Callable[..., RaycastClient],
+) -> None:
+    message = b"Something went wrong; please try again in a few minutes."
+    line = b'data: {"error":{"message":"' + message + b'"}}\n\n'
+    client = make_client(Script(sse(line)), signing_secret=None)
+    with pytest.raises(AuthenticationError, match="RAYCAST_SIGNING_SECRET"):
+        client.complete(MESSAGES)
+
+
+def test_stream_cut_short_keeps_the_text_that_arrived(
+    make_client: Callable[..., RaycastClient],
+) -> None:
+    client = make_client(Script(sse(ANSWER)))
+    seen: list[str] = []
+    with pytest.raises(IncompleteStreamError) as info:
+        for event in client.stream(MESSAGES):
+            if isinstance(event, TextDelta):
+                seen.append(event.text)
+    assert "".join(seen) == info.value.partial_text == "Hello world"
+
+
+def test_missing_token_fails_before_any_request(
+    make_client: Callable[..., RaycastClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RAYCAST_TOKEN", raising=False)
+    script = Script(sse(ANSWER + FINISH))
+    with pytest.raises(MissingAuthError, match="raycast-ai auth set"):
+        make_client(script, token=None).stream(MESSAGES)
+    assert script.requests == []
+
+
+def test_secrets_stay_out_of_repr_and_errors(make_client: Callable[..., RaycastClient]) -> None:
+    client = make_client(Script(sse(b"denied secret-token-123?", 401)))
+    with pytest.raises(AuthenticationError) as info:
+        client.complete(MESSAGES)
+    assert "secret-token-123" not in repr(client) + repr(client.settings)
+    assert SECRET not in str(info.value) + repr(client.settings)
+
+
+def test_unknown_model_lists_close_ids(make_client: Callable[..., RaycastClient]) -> None:
+    with pytest.raises(ModelNotFoundError, match="anthropic-claude-sonnet-4") as info:
+        make_client(Script(sse(ANSWER + FINISH))).stream(MESSAGES, "claude-sonet-4")
+    assert isinstance(info.value, ModelNotFoundError)
+
+
+def test_catalog_is_cached_on_disk_and_refreshed_for_new_names(
+    tmp_path: Path, make_client: Callable[..., RaycastClient]
+) -> None:
+    gets: list[int] = []
+    catalog = json.loads(json.dumps(CATALOG))
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path == "/api/v1/ai/models":
+            gets.append(1)
+            return httpx2.Response(200, json=catalog)
+        return sse(ANSWER + FINISH)
+
+    make_client(handler).models()
+    second = make_client(handler)
+    assert second.models().get("openai-gpt-4o-mini") is not None
+    assert len(gets) == 1  # the second client read the disk cache
+    catalog["models"].append({"id": "new-model", "model": "new", "provider": "openai"})
+    assert second.complete(MESSAGES, "new-model").model == "new-model"
+    assert len(gets) == 2
+
+
+def test_early_close_closes_the_response(make_client: Callable[..., RaycastClient]) -> None:
+    closed: list[bool] = []
+
+    class Body(httpx2.SyncByteStream):
+        def __iter__(self) -> Iterator[bytes]:
+            yield ANSWER
+            yield FINISH
+
+        def close(self) -> None:
+            closed.append(True)
+
+    client = make_client(Script(httpx2.Response(200, stream=Body())))
+    with client.stream(MESSAGES) as events:
+        assert next(iter(events)) == TextDelta("Hello")
+    assert closed == [True]
+
+
+@pytest.mark.anyio
+async def test_async_client_mirrors_sync(tmp_path: Path) -> None:
+    script = Script(sse(b"", 503), sse(ANSWER + FINISH))
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    async with AsyncRaycastClient(
+        "tok",
+        signing_secret=SECRET,
+        base_url="http://raycast.test",
+        home=tmp_path,
+        transport=httpx2.MockTransport(script),
+        sleep=sleep,
+    ) as client:
+        completion = await client.complete(MESSAGES, "anthropic-claude-sonnet-4")
+    assert completion.text == "Hello world"
+    assert completion.model == "anthropic-claude-sonnet-4"
+    assert len(waits) == 1

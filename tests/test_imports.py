@@ -1,0 +1,44 @@
+"""The library's import surface: the public names, and nothing heavy pulled in."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import raycast_ai
+
+
+def test_public_names_are_sorted_and_importable() -> None:
+    assert raycast_ai.__all__ == sorted(raycast_ai.__all__)
+    for name in raycast_ai.__all__:
+        assert getattr(raycast_ai, name) is not None
+
+
+def test_seed_names_import() -> None:
+    from raycast_ai import MissingAuthError, Raycast
+    from raycast_ai.typing import Message, Messages
+
+    assert issubclass(MissingAuthError, ValueError)
+    assert Raycast.supports_stream and Raycast.needs_auth and Raycast.working
+    assert Raycast.url and Raycast.default_model in Raycast.models
+    assert Message and Messages
+
+
+def test_importing_the_library_pulls_in_no_front_end() -> None:
+    code = (
+        "import sys, raycast_ai; "
+        "heavy = [m for m in ('fastapi', 'click', 'rich', 'uvicorn', 'starlette', "
+        "'prompt_toolkit', 'raycast_ai.server', 'raycast_ai.cli', 'raycast_ai.emulator.app') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_protocol_does_no_io_and_imports_nothing_outside_itself() -> None:
+    for path in (Path(raycast_ai.__file__).parent / "protocol").glob("*.py"):
+        source = path.read_text()
+        assert "from .." not in source and "import raycast_ai" not in source, path.name
+        for banned in ("socket", "asyncio", "httpx2", "anyio", "threading", "logging"):
+            assert f"import {banned}" not in source, (path.name, banned)
