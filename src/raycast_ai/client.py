@@ -6,8 +6,11 @@ what the bytes mean and whether to retry all come from `protocol/`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
+import ssl
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -306,12 +309,14 @@ class RaycastClient(_Core):
             settings,
         )
         self.sleep = sleep
+        self._models_lock = threading.Lock()
         self._http = httpx2.Client(
             base_url=self.settings.base_url,
             timeout=self.timeout.to_httpx(),
             proxy=proxy,
             transport=transport,
             trust_env=False,
+            verify=_ssl_context(),
         )
 
     def __enter__(self) -> Self:
@@ -332,6 +337,13 @@ class RaycastClient(_Core):
         cached = self._cached_catalog(refresh)
         if cached is not None:
             return cached
+        seen = self._catalog_at
+        with self._models_lock:  # threads sharing a client fetch the list once
+            if self._catalog is not None and self._catalog_at != seen:
+                return self._catalog
+            return self._fetch_models()
+
+    def _fetch_models(self) -> Catalog:
         attempt = 0
         while True:
             try:
@@ -474,12 +486,14 @@ class AsyncRaycastClient(_Core):
             settings,
         )
         self.sleep = sleep
+        self._models_lock = anyio.Lock()
         self._http = httpx2.AsyncClient(
             base_url=self.settings.base_url,
             timeout=self.timeout.to_httpx(),
             proxy=proxy,
             transport=transport,
             trust_env=False,
+            verify=_ssl_context(),
             limits=limits or httpx2.Limits(max_connections=None, max_keepalive_connections=100),
         )
 
@@ -501,6 +515,13 @@ class AsyncRaycastClient(_Core):
         cached = self._cached_catalog(refresh)
         if cached is not None:
             return cached
+        seen = self._catalog_at
+        async with self._models_lock:  # a burst of first requests fetches the list once
+            if self._catalog is not None and self._catalog_at != seen:
+                return self._catalog
+            return await self._fetch_models()
+
+    async def _fetch_models(self) -> Catalog:
         attempt = 0
         while True:
             try:
@@ -607,6 +628,12 @@ class AsyncChatStream:
         aclose = getattr(self._events, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One verified TLS context per process: building one costs tens of milliseconds."""
+    return httpx2.create_ssl_context(trust_env=False)
 
 
 def _bad_catalog() -> RaycastError:

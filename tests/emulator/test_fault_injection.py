@@ -125,8 +125,10 @@ def test_malformed_sends_one_line_that_is_not_json(http: httpx2.Client) -> None:
     before, after = body.split(MALFORMED_EVENT)
     assert len(chunks(before)) == 2 + 3
     assert chunks(after)[-1]["finish_reason"] == "stop"
+    parser = StreamParser()
+    assert parser.feed(body)  # the events before the bad line are kept ...
     with pytest.raises(StreamDecodeError):
-        StreamParser().feed(body)
+        parser.end()  # ... and the error comes next
 
 
 @pytest.mark.parametrize(

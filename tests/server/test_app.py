@@ -282,7 +282,6 @@ async def test_model_filters(emulator: EmulatorServer, upstream: Any) -> None:
         ("reset-before", openai.InternalServerError, 502, "Could not reach Raycast"),
         ("context_error", openai.BadRequestError, 400, "The message was too long (125%)"),
         ("credits_error", openai.RateLimitError, 429, "used all your AI credits"),
-        ("malformed", openai.InternalServerError, 502, "not JSON"),
     ],
 )
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
@@ -313,6 +312,7 @@ async def test_faults_before_the_first_token_keep_their_status(
         ("reset-mid", 502, "broke in the middle of the answer"),
         ("truncate", 502, "ended before the answer was finished"),
         ("stall", 504, "read timeout passed"),
+        ("malformed", 502, "not JSON"),
     ],
 )
 async def test_faults_after_the_first_token(

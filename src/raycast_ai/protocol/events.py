@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from math import isfinite
 from typing import Any, TypeAlias
@@ -145,12 +145,6 @@ class ChunkInterpreter:
         return "".join(self.text_parts)
 
     def feed(self, chunk: Mapping[str, Any]) -> list[Event]:
-        if chunk.keys() == {"text"}:  # the common case, kept cheap
-            text = chunk["text"]
-            if text and isinstance(text, str):
-                self.text_parts.append(text)
-                return [TextDelta(text)]
-            return []
         error = chunk.get("error")
         if error:
             raise self._error(error)
@@ -239,9 +233,13 @@ def _usage(raw: Mapping[str, Any]) -> Usage:
 
 
 class StreamParser:
-    """Bytes of a chat_completions response in, events out; `end()` at EOF checks it finished."""
+    """Bytes of a chat_completions response in, events out; `end()` at EOF checks it finished.
 
-    __slots__ = ("_decoder", "interpreter")
+    When a read holds good events and then a bad one, the good events are returned and the
+    error is raised on the next call, so nothing that arrived is lost.
+    """
+
+    __slots__ = ("_decoder", "_error", "interpreter")
 
     def __init__(
         self,
@@ -251,6 +249,7 @@ class StreamParser:
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
     ) -> None:
         self._decoder = SSEDecoder(max_event_size)
+        self._error: RaycastError | None = None
         self.interpreter = ChunkInterpreter(signed=signed, local_tools=local_tools)
 
     @property
@@ -258,28 +257,64 @@ class StreamParser:
         return self.interpreter.partial_text
 
     def feed(self, data: bytes) -> list[Event]:
+        if self._error is not None:
+            raise self._error
         events: list[Event] = []
-        feed = self.interpreter.feed
-        for sse in self._decoder.feed(data):
-            payload = sse.data
-            if payload == "[DONE]":
-                continue
+        try:
+            self._feed(data, events)
+        except RaycastError as error:
+            if not events:
+                raise
+            self._error = error
+        return events
+
+    def _feed(self, data: bytes, events: list[Event]) -> None:
+        interpreter = self.interpreter
+        for payload, kind, _, _ in self._decoder.feed_tuples(data):
             try:
-                chunk = json.loads(payload)
+                chunk, end = _scan(payload, 0)
+                if end != len(payload):
+                    chunk = json.loads(payload)  # trailing whitespace, or a second value
+            except StopIteration:
+                chunk = self._loads(payload)  # leading whitespace, [DONE] or not JSON
+                if chunk is None:
+                    continue
             except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-                raise StreamDecodeError(
-                    f"Raycast sent a stream line that is not JSON: {payload[:80]!r}",
-                    partial_text=self.partial_text,
-                ) from None
-            if not isinstance(chunk, dict):
+                raise self._not_json(payload) from None
+            if type(chunk) is not dict:
                 raise StreamDecodeError(
                     f"Raycast sent a stream line that is not a JSON object: {payload[:80]!r}",
                     partial_text=self.partial_text,
                 )
-            if sse.event == "error" and "error" not in chunk:
+            if kind == "error" and "error" not in chunk:
                 chunk = {"error": chunk}
-            events.extend(feed(chunk))
-        return events
+            if len(chunk) == 1 and type(text := chunk.get("text")) is str:
+                if text:  # the common case, kept cheap
+                    interpreter.text_parts.append(text)
+                    events.append(TextDelta(text))
+            else:
+                events.extend(interpreter.feed(chunk))
+
+    def _loads(self, payload: str) -> Any:
+        if payload == "[DONE]":
+            return None
+        try:
+            return json.loads(payload)
+        except (ValueError, RecursionError):
+            raise self._not_json(payload) from None
+
+    def _not_json(self, payload: str) -> StreamDecodeError:
+        return StreamDecodeError(
+            f"Raycast sent a stream line that is not JSON: {payload[:80]!r}",
+            partial_text=self.partial_text,
+        )
 
     def end(self) -> None:
+        if self._error is not None:
+            raise self._error
         self.interpreter.end()
+
+
+# The C scanner behind json.loads, called directly: it skips two regex passes and two Python
+# frames per event. Anything it does not take whole goes through json.loads for the same result.
+_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
