@@ -190,6 +190,23 @@ class _Core:
             log.debug("could not write the models cache: %s", exc)
         return catalog
 
+    def _catalog_or_error(self, response: httpx2.Response) -> Catalog | tuple[RaycastError, bool]:
+        if response.status_code != 200:
+            return self._status_error(response, response.content)
+        try:
+            return self._store_catalog(response.json())
+        except ValueError:
+            return StreamDecodeError("Raycast's model list is not valid JSON."), False
+
+    def _http_options(self, proxy: str | None) -> dict[str, Any]:
+        return {
+            "base_url": self.settings.base_url,
+            "timeout": self.timeout.to_httpx(),
+            "proxy": proxy,
+            "trust_env": False,
+            "verify": _ssl_context(),
+        }
+
     def _remember(self, catalog: Catalog, at: float, from_cache: bool = False) -> None:
         self._catalog, self._catalog_at, self._catalog_from_cache = catalog, at, from_cache
 
@@ -310,14 +327,7 @@ class RaycastClient(_Core):
         )
         self.sleep = sleep
         self._models_lock = threading.Lock()
-        self._http = httpx2.Client(
-            base_url=self.settings.base_url,
-            timeout=self.timeout.to_httpx(),
-            proxy=proxy,
-            transport=transport,
-            trust_env=False,
-            verify=_ssl_context(),
-        )
+        self._http = httpx2.Client(transport=transport, **self._http_options(proxy))
 
     def __enter__(self) -> Self:
         return self
@@ -352,13 +362,10 @@ class RaycastClient(_Core):
                 error: RaycastError = self._transport_error(exc, None, False)
                 retryable = True
             else:
-                if response.status_code == 200:
-                    try:
-                        return self._store_catalog(response.json())
-                    except ValueError:
-                        error, retryable = _bad_catalog(), False
-                else:
-                    error, retryable = self._status_error(response, response.content)
+                result = self._catalog_or_error(response)
+                if isinstance(result, Catalog):
+                    return result
+                error, retryable = result
             self.sleep(self._wait(attempt, error, retryable))
             attempt += 1
 
@@ -488,12 +495,8 @@ class AsyncRaycastClient(_Core):
         self.sleep = sleep
         self._models_lock = anyio.Lock()
         self._http = httpx2.AsyncClient(
-            base_url=self.settings.base_url,
-            timeout=self.timeout.to_httpx(),
-            proxy=proxy,
             transport=transport,
-            trust_env=False,
-            verify=_ssl_context(),
+            **self._http_options(proxy),
             limits=limits or httpx2.Limits(max_connections=None, max_keepalive_connections=100),
         )
 
@@ -530,13 +533,10 @@ class AsyncRaycastClient(_Core):
                 error: RaycastError = self._transport_error(exc, None, False)
                 retryable = True
             else:
-                if response.status_code == 200:
-                    try:
-                        return self._store_catalog(response.json())
-                    except ValueError:
-                        error, retryable = _bad_catalog(), False
-                else:
-                    error, retryable = self._status_error(response, response.content)
+                result = self._catalog_or_error(response)
+                if isinstance(result, Catalog):
+                    return result
+                error, retryable = result
             await self.sleep(self._wait(attempt, error, retryable))
             attempt += 1
 
@@ -634,7 +634,3 @@ class AsyncChatStream:
 def _ssl_context() -> ssl.SSLContext:
     """One verified TLS context per process: building one costs tens of milliseconds."""
     return httpx2.create_ssl_context(trust_env=False)
-
-
-def _bad_catalog() -> RaycastError:
-    return StreamDecodeError("Raycast's model list is not valid JSON.")
