@@ -80,11 +80,12 @@ def test_unsigned_error_without_a_secret_is_an_authentication_error() -> None:
     assert error.type == "signature_required"
 
 
-def test_unsigned_error_with_a_secret_is_an_upstream_error() -> None:
+def test_signature_refusal_with_a_secret_says_to_check_it() -> None:
     with pytest.raises(UpstreamError) as info:
         parse(UNSIGNED_LINE, signed=True)
     assert not isinstance(info.value, AuthenticationError)
-    assert info.value.message == "Something went wrong; please try again in a few minutes."
+    assert info.value.message.startswith("Something went wrong; please try again in a few minutes.")
+    assert "check the signing secret" in info.value.message
     assert info.value.status_code is None
 
 

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from raycast_ai.protocol.errors import StreamDecodeError, UpstreamError
+from raycast_ai.protocol.events import StreamParser
 from raycast_ai.protocol.sse import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder
 
 BOM = b"\xef\xbb\xbf"
@@ -392,3 +393,19 @@ def test_round_trip(
     assert [(e.event, e.data) for e in decoded] == [
         (name or "message", "\n".join(lines)) for name, lines in events
     ]
+
+
+def test_events_before_an_oversized_one_are_kept_and_the_error_comes_next() -> None:
+    decoder = SSEDecoder(max_event_size=100)
+    events = decoder.feed(b"data: first\n\ndata: " + b"x" * 200 + b"\n\n")
+    assert [e.data for e in events] == ["first"]
+    with pytest.raises(StreamDecodeError, match="exceeded 100 bytes"):
+        decoder.feed(b"data: more\n\n")
+
+
+def test_stream_parser_attaches_the_text_so_far_to_an_oversized_event() -> None:
+    parser = StreamParser(max_event_size=100)
+    parser.feed(b'data: {"text":"hello"}\n\n')
+    with pytest.raises(StreamDecodeError) as info:
+        parser.feed(b"data: " + b"x" * 200)
+    assert info.value.partial_text == "hello"

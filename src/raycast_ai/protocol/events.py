@@ -205,10 +205,12 @@ class ChunkInterpreter:
             return RateLimitError(
                 f"Raycast AI credits are used up: {message}", type="credits_error"
             )
-        if kind == "unknown_api_error" and self.signed:
+        if self.signed and (
+            kind == "unknown_api_error" or message.startswith(UNSIGNED_ERROR_PREFIX)
+        ):
             message += (
                 " (Raycast answers this when X-Raycast-Signature-v2 does not match: "
-                "check the signing secret.)"
+                "check the signing secret, RAYCAST_SIGNING_SECRET.)"
             )
         status = 400 if kind == "context_error" else None
         return UpstreamError(message, type=kind, status_code=status, partial_text=partial)
@@ -263,6 +265,8 @@ class StreamParser:
         try:
             self._feed(data, events)
         except RaycastError as error:
+            if isinstance(error, UpstreamError) and not error.partial_text:
+                error.partial_text = self.partial_text
             if not events:
                 raise
             self._error = error

@@ -31,6 +31,7 @@ class SSEDecoder:
         "_at_start",
         "_buffer",
         "_data",
+        "_error",
         "_event",
         "_last_id",
         "_max_event_size",
@@ -49,18 +50,34 @@ class SSEDecoder:
         self._event = ""
         self._last_id = ""
         self._retry: int | None = None
+        self._error: StreamDecodeError | None = None
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         return [ServerSentEvent(*fields) for fields in self.feed_tuples(chunk)]
 
     def feed_tuples(self, chunk: bytes) -> list[_Fields]:
-        """Like `feed`, as plain (data, event, id, retry) tuples: the cheap form for a hot loop."""
+        """Like `feed`, as plain (data, event, id, retry) tuples: the cheap form for a hot loop.
+
+        Events completed before an oversized one are returned; the error comes on the next call.
+        """
+        if self._error is not None:
+            raise self._error
+        pairs: list[_Fields] = []
+        try:
+            self._decode(chunk, pairs)
+        except StreamDecodeError as error:
+            if not pairs:
+                raise
+            self._error = error
+        return pairs
+
+    def _decode(self, chunk: bytes, pairs: list[_Fields]) -> None:
         if self._at_start:
             chunk = self._buffer + chunk
             self._buffer = b""
             if len(chunk) < len(_BOM) and _BOM.startswith(chunk):
                 self._buffer = chunk
-                return []
+                return
             self._at_start = False
             if chunk.startswith(_BOM):
                 chunk = chunk[len(_BOM) :]
@@ -71,13 +88,13 @@ class SSEDecoder:
         if b"\r" in chunk:
             self._pending_cr = chunk.endswith(b"\r")
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        pairs: list[_Fields] = []
         if self._buffer or self._data or self._event:
             # Finish the event in progress line by line; a blank line leaves a clean state.
             cut = chunk.find(b"\n\n")
             if cut < 0:
-                return self._lines(chunk)
-            pairs = self._lines(chunk[: cut + 2])
+                self._lines(chunk, pairs)
+                return
+            self._lines(chunk[: cut + 2], pairs)
             chunk = chunk[cut + 2 :]
         # Between events the common case, one "data: " line per event, skips the line loop.
         # Splitting on blank lines only groups lines: anything unusual takes the full path.
@@ -89,21 +106,19 @@ class SSEDecoder:
                 data = part[6:].decode("utf-8", "replace")
                 pairs.append((data, "message", self._last_id, self._retry))
             elif part:
-                pairs.extend(self._lines(part + b"\n\n"))
+                self._lines(part + b"\n\n", pairs)
             else:
                 self._event = ""
         if tail:
-            pairs.extend(self._lines(tail))
-        return pairs
+            self._lines(tail, pairs)
 
-    def _lines(self, chunk: bytes) -> list[_Fields]:
+    def _lines(self, chunk: bytes, pairs: list[_Fields]) -> None:
         if b"\n" not in chunk:
             self._buffer += chunk
             self._check_size()
-            return []
+            return
         lines = (self._buffer + chunk).split(b"\n")
         self._buffer = lines.pop()
-        pairs: list[_Fields] = []
         for line in lines:
             # Checked per line too, so whether an event is too large never depends on the reads.
             if self._size + len(line) > self._max_event_size:
@@ -120,7 +135,6 @@ class SSEDecoder:
             elif line[0] != 0x3A:  # ":" starts a comment
                 self._field(line.decode("utf-8", "replace"))
         self._check_size()
-        return pairs
 
     def _field(self, line: str) -> None:
         name, colon, value = line.partition(":")

@@ -44,7 +44,9 @@ log = logging.getLogger("raycast_ai.server")
 REROUTED_HEADER = "x-raycast-rerouted"
 # The schema's $defs stay inside it, so its $refs point there: a bare "#/$defs/..." would be
 # resolved against the root of the OpenAPI document, where nothing is.
-_CHAT_SCHEMA_AT = "#/paths/~1v1~1chat~1completions/post/requestBody/content/application~1json/schema"
+_CHAT_SCHEMA_AT = (
+    "#/paths/~1v1~1chat~1completions/post/requestBody/content/application~1json/schema"
+)
 CHAT_REQUEST_SCHEMA = {
     "requestBody": {
         "required": True,
