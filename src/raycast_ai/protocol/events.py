@@ -316,6 +316,11 @@ class StreamParser:
     def end(self) -> None:
         if self._error is not None:
             raise self._error
+        try:
+            self._decoder.end()
+        except StreamDecodeError as error:
+            error.partial_text = error.partial_text or self.partial_text
+            raise
         self.interpreter.end()
 
 

@@ -71,6 +71,11 @@ class SSEDecoder:
             self._error = error
         return pairs
 
+    def end(self) -> None:
+        """At EOF: an unfinished event is dropped, as the standard says; a held error is raised."""
+        if self._error is not None:
+            raise self._error
+
     def _decode(self, chunk: bytes, pairs: list[_Fields]) -> None:
         if self._at_start:
             chunk = self._buffer + chunk
