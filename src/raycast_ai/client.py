@@ -20,6 +20,7 @@ from typing import Any, Self, TypedDict
 
 import anyio
 import httpx2
+import socksio
 from typing_extensions import Unpack
 
 from .config import Settings, load_settings, read_json, write_json
@@ -50,6 +51,9 @@ from .protocol.request import (
 from .protocol.retry import RETRYABLE_STATUSES, RetryPolicy, error_for_status, parse_retry_after
 
 log = logging.getLogger("raycast_ai")
+
+# A SOCKS proxy that answers garbage raises socksio's error, not httpx2's.
+_TRANSPORT_ERRORS = (httpx2.TransportError, socksio.ProtocolError)
 
 MODELS_CACHE_FILE = "models-cache.json"
 DEFAULT_MODELS_TTL = 3600.0
@@ -247,7 +251,7 @@ class _Core:
         return StreamParser(signed=self.signed, local_tools=prepared.request.local_tools or None)
 
     def _transport_error(
-        self, exc: httpx2.TransportError, parser: StreamParser | None, delivered: bool
+        self, exc: Exception, parser: StreamParser | None, delivered: bool
     ) -> RaycastError:
         if delivered and parser is not None:
             if isinstance(exc, httpx2.TimeoutException):
@@ -358,7 +362,7 @@ class RaycastClient(_Core):
         while True:
             try:
                 response = self._http.get(MODELS_PATH, headers=self._models_headers())
-            except httpx2.TransportError as exc:
+            except _TRANSPORT_ERRORS as exc:
                 error: RaycastError = self._transport_error(exc, None, False)
                 retryable = True
             else:
@@ -423,7 +427,7 @@ class RaycastClient(_Core):
                         return
                 finally:
                     response.close()
-            except httpx2.TransportError as exc:
+            except _TRANSPORT_ERRORS as exc:
                 error = self._transport_error(exc, parser, delivered)
                 if delivered:
                     raise error from exc
@@ -529,7 +533,7 @@ class AsyncRaycastClient(_Core):
         while True:
             try:
                 response = await self._http.get(MODELS_PATH, headers=self._models_headers())
-            except httpx2.TransportError as exc:
+            except _TRANSPORT_ERRORS as exc:
                 error: RaycastError = self._transport_error(exc, None, False)
                 retryable = True
             else:
@@ -594,7 +598,7 @@ class AsyncRaycastClient(_Core):
                         return
                 finally:
                     await response.aclose()
-            except httpx2.TransportError as exc:
+            except _TRANSPORT_ERRORS as exc:
                 error = self._transport_error(exc, parser, delivered)
                 if delivered:
                     raise error from exc
