@@ -90,7 +90,11 @@ class RequestIdMiddleware:
 class CORSMiddleware:
     """An explicit origin allow-list; no credentials are ever allowed, so no cookies ride along.
 
-    A preflight from an origin outside the list gets a 403 without any allow headers.
+    A request from an origin outside the list, preflight or not, gets a 403 without any allow
+    headers. Browsers send some requests without a preflight (a POST of text/plain, say): were
+    those answered, any web page could spend the Raycast token, and read the answer too after
+    pointing its own host name at 127.0.0.1 (DNS rebinding). Clients that are not browsers send
+    no Origin and pass.
     """
 
     def __init__(
@@ -121,11 +125,15 @@ class CORSMiddleware:
         origin = raw_origin.decode("latin-1")
         allowed = self.allowed(origin)
         allow_origin = b"*" if self.any_origin else raw_origin
-        if scope["method"] == "OPTIONS" and _header(scope, b"access-control-request-method"):
-            await self._preflight(scope, send, allowed, allow_origin)
-            return
         if not allowed:
-            await self.app(scope, receive, send)
+            await send_error(
+                send,
+                ErrorInfo(403, "This origin is not allowed.", "permission_error", "cors_origin"),
+                [(b"vary", b"Origin")],
+            )
+            return
+        if scope["method"] == "OPTIONS" and _header(scope, b"access-control-request-method"):
+            await self._preflight(scope, send, allow_origin)
             return
 
         async def send_with_cors(message: Message) -> None:
@@ -140,14 +148,7 @@ class CORSMiddleware:
 
         await self.app(scope, receive, send_with_cors)
 
-    async def _preflight(self, scope: Scope, send: Send, allowed: bool, origin: bytes) -> None:
-        if not allowed:
-            await send_error(
-                send,
-                ErrorInfo(403, "This origin is not allowed.", "permission_error", "cors_origin"),
-                [(b"vary", b"Origin")],
-            )
-            return
+    async def _preflight(self, scope: Scope, send: Send, origin: bytes) -> None:
         requested = _header(scope, b"access-control-request-headers") or b""
         headers = [
             (b"access-control-allow-origin", origin),
