@@ -246,6 +246,9 @@ def servers(home: Path) -> Iterator[tuple[str, int, psutil.Process]]:
             emulator.wait(10)
         if emulator.poll() is None:
             emulator.kill()
+            emulator.wait()
+        if emulator.stdout is not None:
+            emulator.stdout.close()
 
 
 def catalog_entry(host: str, port: int, device_id: str) -> ModelEntry:
