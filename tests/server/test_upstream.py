@@ -1,28 +1,80 @@
-"""The gateway's upstream transport: pools in turn, and one more try after a dropped connection."""
+"""The gateway's upstream transport, against the emulator and against raw servers that misbehave
+in the ways a connection to Raycast can: dropped, stalled, cut short, garbled, flooding."""
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx2
 import pytest
+import trustme
 
 from raycast_ai.client import AsyncRaycastClient
 from raycast_ai.emulator.server import EmulatorServer
 from raycast_ai.protocol.events import TextDelta
-from raycast_ai.server.upstream import ShardedTransport
+from raycast_ai.server import upstream
+from raycast_ai.server.upstream import Http1Transport
 
 pytestmark = pytest.mark.anyio
 
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+OK = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
 
-def test_limits_are_split_between_the_pools() -> None:
-    transport = ShardedTransport(4, max_connections=10, max_keepalive_connections=8)
-    assert len(transport.pools) == 4
-    pool = transport.pools[0]._pool  # httpcore's pool behind httpx2's transport
-    assert pool._max_connections == 3
-    assert pool._max_keepalive_connections == 2
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"  # the transport is asyncio's protocols, as under uvicorn
+
+
+class RawServer:
+    """A loopback TCP server whose connections `handler` answers; counts them."""
+
+    def __init__(self, handler: Handler, tls: ssl.SSLContext | None = None) -> None:
+        self.handler = handler
+        self.tls = tls
+        self.connections = 0
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            await self.handler(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[str]:
+        server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self.tls)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            yield f"{'https' if self.tls else 'http'}://localhost:{port}"
+        finally:
+            server.close()
+            await server.wait_closed()
+
+
+@asynccontextmanager
+async def served(
+    handler: Handler, transport: Http1Transport | None = None, **timeouts: float
+) -> AsyncIterator[tuple[httpx2.AsyncClient, RawServer, Http1Transport]]:
+    server = RawServer(handler)
+    transport = transport or Http1Transport()
+    timeout = httpx2.Timeout(**{"timeout": 5.0, **timeouts})
+    async with (
+        server.running() as base_url,
+        httpx2.AsyncClient(transport=transport, base_url=base_url, timeout=timeout) as http,
+    ):
+        yield http, server, transport
+
+
+async def keep_answering(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    while await reader.readuntil(b"\r\n\r\n"):
+        writer.write(OK)
 
 
 async def text(client: AsyncRaycastClient, prompt: str) -> str:
@@ -31,75 +83,229 @@ async def text(client: AsyncRaycastClient, prompt: str) -> str:
         return "".join([e.text async for e in stream if isinstance(e, TextDelta)])
 
 
-@pytest.fixture
-async def client(upstream_options: dict[str, Any]) -> Any:
-    async with AsyncRaycastClient(**upstream_options, transport=ShardedTransport(3)) as client:
-        yield client
-
-
-async def test_requests_take_the_pools_in_turn(
-    client: AsyncRaycastClient, emulator: EmulatorServer
+async def test_chats_with_the_emulator_on_one_kept_alive_connection(
+    upstream_options: dict[str, Any], emulator: EmulatorServer
 ) -> None:
-    for i in range(6):
-        assert await text(client, f"turn {i} @chunks:2")
-    transport = client._http._transport
-    assert isinstance(transport, ShardedTransport)
-    assert all(len(p._pool.connections) == 1 for p in transport.pools)  # type: ignore[attr-defined]
-
-
-class DroppingServer:
-    """A raw HTTP server that closes the first `drops` connections without answering."""
-
-    def __init__(self, drops: int) -> None:
-        self.drops = drops
-        self.connections = 0
-        self.server: asyncio.Server | None = None
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        await reader.readuntil(b"\r\n\r\n")
-        if self.connections <= self.drops:
-            writer.close()
-            return
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-        await writer.drain()
-        writer.close()
-
-    async def __aenter__(self) -> str:
-        self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
-        port = self.server.sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        assert self.server is not None
-        self.server.close()
-        await self.server.wait_closed()
-
-
-async def test_a_connection_dropped_before_the_answer_is_tried_once_more() -> None:
-    server = DroppingServer(drops=1)
-    async with (
-        server as base_url,
-        httpx2.AsyncClient(transport=ShardedTransport(2), base_url=base_url) as http,
-    ):
-        response = await http.post("/chat", content=b"{}")
-    assert response.text == "ok"
-    assert server.connections == 2
-
-
-async def test_only_once() -> None:
-    server = DroppingServer(drops=5)
-    async with (
-        server as base_url,
-        httpx2.AsyncClient(transport=ShardedTransport(2), base_url=base_url) as http,
-    ):
-        with pytest.raises(httpx2.RemoteProtocolError):
-            await http.post("/chat", content=b"{}")
-    assert server.connections == 2
-
-
-async def test_closing_closes_every_pool(upstream_options: dict[str, Any], tmp_path: Path) -> None:
-    transport = ShardedTransport(2)
+    transport = Http1Transport()
     async with AsyncRaycastClient(**upstream_options, transport=transport) as client:
-        await text(client, "x @chunks:1")
-    assert all(p._pool.connections == [] for p in transport.pools)  # type: ignore[attr-defined]
+        answers = [await text(client, f"turn {i} @chunks:30") for i in range(3)]
+        assert transport.open_connections == 1
+        body = emulator.recorder.requests[-1].body
+        assert b'"turn 2 @chunks:30"' in body  # the exact bytes reached the server
+    assert all(answers) and len(set(answers)) == 3
+    assert transport.open_connections == 0  # closing the client closed it
+
+
+async def test_the_request_is_sent_in_one_piece_with_its_headers() -> None:
+    received: list[bytes] = []
+
+    async def record(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        received.append(await reader.readuntil(b"\r\n\r\n") + await reader.readexactly(7))
+        writer.write(OK)
+
+    async with served(record) as (http, _, _):
+        response = await http.post("/api/x?y=1", content=b'{"a":1}', headers={"X-Test": "yes"})
+    assert response.status_code == 200 and response.text == "ok"
+    head, _, body = received[0].partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"POST /api/x?y=1 HTTP/1.1"
+    assert b"x-test: yes" in [line.lower() for line in lines]
+    assert b"content-length: 7" in [line.lower() for line in lines]
+    assert body == b'{"a":1}'
+
+
+async def test_a_kept_alive_connection_dropped_under_a_request_is_replaced_once() -> None:
+    dropped = asyncio.Event()
+
+    async def once_then_drop(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(OK)
+        await reader.readuntil(b"\r\n\r\n")  # the second request: hang up without an answer
+        dropped.set()
+
+    server_calls = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal server_calls
+        server_calls += 1
+        await (once_then_drop if server_calls == 1 else keep_answering)(reader, writer)
+
+    async with served(handler) as (http, server, _):
+        assert (await http.get("/")).text == "ok"
+        assert (await http.get("/")).text == "ok"
+    assert dropped.is_set()  # the second request went to the kept-alive connection first
+    assert server.connections == 2
+
+
+async def test_a_new_connection_closed_without_an_answer_is_not_retried() -> None:
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+
+    async with served(hang_up) as (http, server, transport):
+        with pytest.raises(httpx2.RemoteProtocolError, match="without sending a response"):
+            await http.post("/chat", content=b"{}")
+        assert transport.open_connections == 0
+    assert server.connections == 1
+
+
+async def test_a_refused_connection_is_a_connect_error() -> None:
+    async with served(keep_answering) as (http, _, _):
+        port = int(str(http.base_url).rsplit(":", 1)[1].rstrip("/"))
+    async with httpx2.AsyncClient(transport=Http1Transport()) as http:
+        with pytest.raises(httpx2.ConnectError):
+            await http.get(f"http://127.0.0.1:{port}/")
+
+
+async def test_silence_before_the_answer_is_a_read_timeout_and_the_connection_is_dropped() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()
+
+    async with served(silent, read=0.2) as (http, _, transport):
+        with pytest.raises(httpx2.ReadTimeout):
+            await http.get("/")
+        assert transport.open_connections == 0
+
+
+async def test_silence_in_the_middle_of_the_body_is_a_read_timeout() -> None:
+    async def stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n")
+        await reader.read()
+
+    async with served(stall, read=0.2) as (http, _, transport):
+        async with http.stream("GET", "/") as response:
+            got = b""
+            with pytest.raises(httpx2.ReadTimeout):
+                async for data in response.aiter_bytes():
+                    got += data
+        assert got == b"abc"
+        assert transport.open_connections == 0
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        (b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhalf", "complete response body"),
+        (b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n4\r\nhalf\r\n", "complete"),
+        (b"HTTP/1.1 200 OK\r\ncontent-le", "complete response head"),
+        (b"HTCPCP/1.0 418 teapot\r\n\r\n", "malformed HTTP"),
+        (b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n", "malformed HTTP"),
+    ],
+)
+async def test_a_cut_or_garbled_answer_is_a_protocol_error(answer: bytes, error: str) -> None:
+    async def send(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(answer)
+
+    async with served(send) as (http, _, transport):
+        with pytest.raises(httpx2.RemoteProtocolError, match=error):
+            await http.get("/")
+        assert transport.open_connections == 0
+
+
+async def test_a_body_without_length_ends_with_the_connection() -> None:
+    async def until_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n")
+        for part in (b"one ", b"two ", b"three"):
+            writer.write(part)
+            await writer.drain()
+            await asyncio.sleep(0.01)
+
+    async with served(until_close) as (http, _, transport):
+        response = await http.get("/")
+        assert response.text == "one two three"
+        assert transport.open_connections == 0
+
+
+async def test_leaving_a_body_unread_closes_the_connection() -> None:
+    async def endless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+        while True:
+            writer.write(b"5\r\nchunk\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.005)
+
+    async with served(endless) as (http, server, transport):
+        async with http.stream("GET", "/") as response:
+            async for _ in response.aiter_bytes():
+                break
+        assert transport.open_connections == 0
+    assert server.connections == 1
+
+
+async def test_a_flood_is_read_only_as_fast_as_it_is_consumed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(upstream, "HIGH_WATER", 64 * 1024)
+    size = 16 * 1024 * 1024
+
+    async def flood(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % size)
+        block = b"x" * 65536
+        for _ in range(size // len(block)):
+            writer.write(block)
+            await writer.drain()
+
+    async with served(flood) as (http, _, transport):
+        async with http.stream("GET", "/") as response:
+            received = 0
+            held = 0
+            async for data in response.aiter_raw():
+                received += len(data)
+                if received < size // 2:
+                    await asyncio.sleep(0.001)  # a slow reader
+                    (conn,) = transport._open
+                    held = max(held, conn.buffered)
+        assert received == size
+        # One read past the mark at most, never the megabytes the server had ready.
+        assert held <= 64 * 1024 + 256 * 1024
+
+
+async def test_a_kept_alive_connection_expires() -> None:
+    async with served(keep_answering, Http1Transport(keepalive_expiry=0.0)) as (http, server, _):
+        for _ in range(3):
+            assert (await http.get("/")).text == "ok"
+    assert server.connections == 3
+
+
+async def test_max_connections_makes_requests_wait_for_a_slot() -> None:
+    release = asyncio.Event()
+
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.readuntil(b"\r\n\r\n"):
+            await release.wait()
+            writer.write(OK)
+
+    transport = Http1Transport(max_connections=1)
+    async with served(slow, transport, pool=0.2) as (http, _, _):
+        first = asyncio.ensure_future(http.get("/"))
+        await asyncio.sleep(0.05)
+        with pytest.raises(httpx2.PoolTimeout):
+            await http.get("/")
+        release.set()
+        assert (await first).text == "ok"
+        assert (await http.get("/")).text == "ok"  # the slot came back
+
+
+async def test_https_with_a_trusted_certificate_and_not_without(tmp_path: Any) -> None:
+    ca = trustme.CA()
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(server_tls)
+    trusting = ssl.create_default_context()
+    ca.configure_trust(trusting)
+    server = RawServer(keep_answering, tls=server_tls)
+    async with server.running() as base_url:
+        async with httpx2.AsyncClient(transport=Http1Transport(ssl_context=trusting)) as http:
+            assert (await http.get(f"{base_url}/")).text == "ok"
+        async with httpx2.AsyncClient(transport=Http1Transport()) as http:
+            with pytest.raises(httpx2.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                await http.get(f"{base_url}/")
+
+
+async def test_only_http_and_https() -> None:
+    async with httpx2.AsyncClient(transport=Http1Transport()) as http:
+        with pytest.raises(httpx2.UnsupportedProtocol):
+            await http.get("ftp://127.0.0.1/")

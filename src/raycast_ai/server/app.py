@@ -37,7 +37,7 @@ from .security import (
 )
 from .settings import LOOPBACK_ORIGIN_REGEX, GatewaySettings
 from .streaming import EventStreamResponse
-from .upstream import ShardedTransport
+from .upstream import Http1Transport
 
 log = logging.getLogger("raycast_ai.server")
 
@@ -78,8 +78,7 @@ def create_app(
         # No retries here: OpenAI clients retry themselves, honouring the forwarded retry-after.
         options: dict[str, Any] = {"max_retries": 0, **settings.client_options}
         if "transport" not in options and "proxy" not in options:
-            options["transport"] = ShardedTransport(
-                settings.upstream_pools,
+            options["transport"] = Http1Transport(
                 max_connections=settings.max_connections,
                 max_keepalive_connections=settings.max_keepalive_connections,
             )

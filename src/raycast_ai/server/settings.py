@@ -21,8 +21,8 @@ class GatewaySettings:
     `cors_origins=None` allows http(s)://localhost, 127.0.0.1 and [::1] on any port; a tuple
     replaces that default with exact origins ("*" allows any origin, never with credentials).
     `include_premium` / `include_deprecated` filter `GET /v1/models` only; chat accepts any
-    model of the catalog. `max_connections`, `max_keepalive_connections` and `upstream_pools`
-    shape the connections to Raycast (see `upstream.ShardedTransport`); they apply unless
+    model of the catalog. `max_connections` (concurrent requests) and `max_keepalive_connections`
+    shape the connections to Raycast (see `upstream.Http1Transport`); they apply unless
     `client_options` bring their own `transport` or `proxy`.
     """
 
@@ -33,7 +33,6 @@ class GatewaySettings:
     include_deprecated: bool = False
     max_connections: int | None = None
     max_keepalive_connections: int = 512
-    upstream_pools: int = 64
     client_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod

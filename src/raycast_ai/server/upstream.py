@@ -1,61 +1,367 @@
-"""The gateway's transport to Raycast: several connection pools taking requests in turn.
+"""The gateway's transport to Raycast: HTTP/1.1 on asyncio protocols with a C parser.
 
-A connection pool's bookkeeping walks all of its connections on every request and every
-response close, so one pool holding a thousand open streams costs quadratic time. Spreading the
-streams over many pools keeps each one small. All pools share one TLS context.
+httpx2's default transport (httpcore) parses responses with h11 in pure Python, sends the head
+and the body of a request in two writes, and walks a pool's connections on each request: about
+half of the gateway's CPU per request went there (`bench/gateway.py`, py-spy). This transport
+keeps httpx2 as the client API and does the wire part the way uvicorn does on the server side:
+one `asyncio.Protocol` per connection, `httptools` (llhttp) for the response, one write per
+request, a stack of idle kept-alive connections per origin.
 
-A request that fails because the server closed the connection before answering is sent once
-more, on the next pool: that is the race of reusing a kept-alive connection just as the server
-drops it, and the request never reached Raycast's application. Everything else is left to the
-client's own policy (the gateway does not retry; OpenAI clients do).
+It speaks what the gateway sends to Raycast: HTTP/1.1 requests with a fixed body over TCP or
+TLS, no proxy (a configured proxy keeps httpx2's own transport). Responses stream with
+backpressure: reading from the socket pauses while a megabyte waits unread.
+
+A request whose kept-alive connection turns out to be closed before any byte of an answer is
+sent once more on a new connection: that is the race of reusing a connection just as the server
+drops it, and the request never reached Raycast's application. Nothing else is retried here.
 """
 
 from __future__ import annotations
 
-import itertools
+import asyncio
 import logging
-import math
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from ssl import SSLContext
+from typing import cast
 
+import httptools
 import httpx2
 
-log = logging.getLogger("raycast_ai.server")
+log = logging.getLogger("raycast_ai.server.upstream")
 
-DEFAULT_SHARDS = 64
 # Shorter than the common 5 s server keep-alive, so an idle connection is dropped by us before
 # the server closes it under a request that was just sent on it.
 KEEPALIVE_EXPIRY = 4.0
-_DROPPED = (httpx2.RemoteProtocolError, httpx2.ReadError, httpx2.WriteError)
+HIGH_WATER = 1024 * 1024
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_Origin = tuple[str, str, int]
 
 
-class ShardedTransport(httpx2.AsyncBaseTransport):
+class _Dropped(Exception):
+    """The connection ended before any byte of the answer: safe to send again on another."""
+
+
+class _Connection(asyncio.Protocol):
+    """One connection and the response being read on it; httptools calls the `on_*` methods."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, origin: _Origin) -> None:
+        self.loop = loop
+        self.origin = origin
+        self.transport: asyncio.Transport | None = None
+        self.idle_since = 0.0
+        self.active = False
+        self.reset()
+
+    def reset(self) -> None:
+        self.parser = httptools.HttpResponseParser(self)
+        self.status = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.head_done = False
+        self.keep_alive = False
+        self.complete = False
+        self.until_close = False
+        self.received = False
+        self.chunks: list[bytes] = []
+        self.buffered = 0
+        self.paused = False
+        self.closed = False
+        self.error: httpx2.TransportError | None = None
+        self.waiter: asyncio.Future[None] | None = None
+
+    # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+
+    def data_received(self, data: bytes) -> None:
+        if not self.active:  # nothing is owed on an idle connection: it cannot be reused
+            self.close()
+            return
+        self.received = True
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self.fail(httpx2.RemoteProtocolError(f"Raycast sent malformed HTTP: {exc}"))
+            return
+        if self.buffered > HIGH_WATER and not self.paused and self.transport is not None:
+            self.paused = True
+            self.transport.pause_reading()
+        self.wake()
+
+    def eof_received(self) -> bool:
+        self.closed = True
+        self.wake()
+        return False  # let the transport close itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if exc is not None and self.error is None:
+            self.error = httpx2.ReadError(str(exc) or type(exc).__name__)
+        self.wake()
+
+    # httptools callbacks
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        self.status = self.parser.get_status_code()
+        self.head_done = True
+        self.keep_alive = self.parser.should_keep_alive()  # llhttp forgets it once the body ends
+        names = {name.lower() for name, _ in self.headers}
+        self.until_close = b"content-length" not in names and b"transfer-encoding" not in names
+
+    def on_body(self, body: bytes) -> None:
+        self.chunks.append(body)
+        self.buffered += len(body)
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+
+    # used by the transport
+
+    @property
+    def open(self) -> bool:
+        return not self.closed and self.transport is not None and not self.transport.is_closing()
+
+    @property
+    def reusable(self) -> bool:
+        return self.complete and not self.chunks and self.open and self.keep_alive
+
+    def fail(self, error: httpx2.TransportError) -> None:
+        self.error = self.error or error
+        self.close()
+        self.wake()
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    def wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self, timeout: float | None) -> None:
+        """Until something arrives or the connection ends; TimeoutError after `timeout`."""
+        waiter = self.waiter = self.loop.create_future()
+        timer = None if timeout is None else self.loop.call_later(timeout, _expire, waiter)
+        try:
+            await waiter
+        finally:
+            self.waiter = None
+            if timer is not None:
+                timer.cancel()
+
+    def take(self) -> bytes:
+        chunks = self.chunks
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
+        self.buffered = 0
+        if self.paused and self.transport is not None:
+            self.paused = False
+            self.transport.resume_reading()
+        return data
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
+
+
+class Http1Transport(httpx2.AsyncBaseTransport):
     def __init__(
         self,
-        shards: int = DEFAULT_SHARDS,
         *,
+        ssl_context: SSLContext | None = None,
         max_connections: int | None = None,
         max_keepalive_connections: int = 512,
         keepalive_expiry: float = KEEPALIVE_EXPIRY,
     ) -> None:
-        shards = max(shards, 1)
-        per_shard = httpx2.Limits(
-            max_connections=None if max_connections is None else -(-max_connections // shards),
-            max_keepalive_connections=math.ceil(max_keepalive_connections / shards),
-            keepalive_expiry=keepalive_expiry,
-        )
-        context = httpx2.create_ssl_context(trust_env=False)
-        self.pools = tuple(
-            httpx2.AsyncHTTPTransport(verify=context, trust_env=False, limits=per_shard)
-            for _ in range(shards)
-        )
-        self._next = itertools.cycle(self.pools)
+        self._ssl = ssl_context or httpx2.create_ssl_context(trust_env=False)
+        self._idle: dict[_Origin, deque[_Connection]] = {}
+        self._idle_count = 0
+        self._max_idle = max_keepalive_connections
+        self._expiry = keepalive_expiry
+        self._slots = asyncio.Semaphore(max_connections) if max_connections else None
+        self._open: set[_Connection] = set()
+
+    @property
+    def open_connections(self) -> int:
+        return sum(1 for c in self._open if c.open)
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        url = request.url
+        scheme = url.scheme
+        if scheme not in _DEFAULT_PORTS:
+            raise httpx2.UnsupportedProtocol(f"Unsupported URL scheme {scheme!r} for Raycast.")
+        origin = (scheme, url.host, url.port or _DEFAULT_PORTS[scheme])
+        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
+        payload = _head(request) + await request.aread()
+        if self._slots is not None:
+            await self._acquire(timeouts.get("pool"))
         try:
-            return await next(self._next).handle_async_request(request)
-        except _DROPPED as exc:
-            log.debug("connection dropped before an answer (%s); sending once more", exc)
-            return await next(self._next).handle_async_request(request)
+            conn = self._checkout(origin)
+            if conn is not None:
+                try:
+                    await self._exchange(conn, payload, timeouts.get("read"))
+                except _Dropped:
+                    log.debug("kept-alive connection dropped before an answer; sending once more")
+                    conn = None
+            if conn is None:
+                conn = await self._connect(origin, timeouts.get("connect"))
+                try:
+                    await self._exchange(conn, payload, timeouts.get("read"))
+                except _Dropped:
+                    raise httpx2.RemoteProtocolError(
+                        "Server disconnected without sending a response."
+                    ) from None
+        except BaseException:
+            self._release()
+            raise
+        return httpx2.Response(
+            conn.status,
+            headers=conn.headers,
+            stream=_Body(self, conn, timeouts.get("read")),
+            extensions={"http_version": b"HTTP/1.1"},
+        )
+
+    async def _acquire(self, timeout: float | None) -> None:
+        assert self._slots is not None
+        try:
+            async with asyncio.timeout(timeout):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise httpx2.PoolTimeout("No free connection to Raycast in time.") from None
+
+    def _release(self) -> None:
+        if self._slots is not None:
+            self._slots.release()
+
+    def _checkout(self, origin: _Origin) -> _Connection | None:
+        idle = self._idle.get(origin)
+        now = time.monotonic()
+        while idle:
+            conn = idle.pop()
+            self._idle_count -= 1
+            if now - conn.idle_since < self._expiry and conn.open:
+                conn.reset()
+                return conn
+            self._discard(conn)
+        return None
+
+    async def _connect(self, origin: _Origin, timeout: float | None) -> _Connection:
+        scheme, host, port = origin
+        loop = asyncio.get_running_loop()
+        tls = self._ssl if scheme == "https" else None
+        try:
+            async with asyncio.timeout(timeout):
+                _, conn = await loop.create_connection(
+                    lambda: _Connection(loop, origin),
+                    host,
+                    port,
+                    ssl=tls,
+                    server_hostname=host if tls else None,
+                )
+        except TimeoutError:
+            raise httpx2.ConnectTimeout(f"Connecting to {host}:{port} timed out.") from None
+        except OSError as exc:  # includes refused, unreachable, DNS and TLS failures
+            raise httpx2.ConnectError(str(exc) or type(exc).__name__) from exc
+        self._open.add(conn)
+        log.debug("connected to %s:%d", host, port)
+        return conn
+
+    async def _exchange(self, conn: _Connection, payload: bytes, timeout: float | None) -> None:
+        """Sends the request and waits for the response head."""
+        conn.active = True
+        assert conn.transport is not None
+        # Never the head itself: it holds the token.
+        log.debug("sent %d bytes to %s:%d", len(payload), conn.origin[1], conn.origin[2])
+        try:
+            conn.transport.write(payload)
+            while not conn.head_done:
+                if conn.error is not None or conn.closed:
+                    if not conn.received and not isinstance(conn.error, httpx2.RemoteProtocolError):
+                        raise _Dropped
+                    raise conn.error or httpx2.RemoteProtocolError(
+                        "Server disconnected without sending a complete response head."
+                    )
+                await conn.wait(timeout)
+        except TimeoutError:
+            self._discard(conn)
+            raise httpx2.ReadTimeout("Raycast did not answer in time.") from None
+        except BaseException:
+            self._discard(conn)
+            raise
+        log.debug("answer %d from %s:%d", conn.status, conn.origin[1], conn.origin[2])
+
+    def _discard(self, conn: _Connection) -> None:
+        conn.close()
+        self._open.discard(conn)
+
+    def _finish(self, conn: _Connection) -> None:
+        """The response is over, read or not: keep the connection if it can serve another."""
+        self._release()
+        conn.active = False
+        if conn.reusable and self._idle_count < self._max_idle:
+            conn.idle_since = time.monotonic()
+            self._idle.setdefault(conn.origin, deque()).append(conn)
+            self._idle_count += 1
+        else:
+            self._discard(conn)
 
     async def aclose(self) -> None:
-        for pool in self.pools:
-            await pool.aclose()
+        for conn in list(self._open):
+            self._discard(conn)
+        self._idle.clear()
+        self._idle_count = 0
+
+
+class _Body(httpx2.AsyncByteStream):
+    __slots__ = ("_conn", "_done", "_timeout", "_transport")
+
+    def __init__(self, transport: Http1Transport, conn: _Connection, timeout: float | None):
+        self._transport = transport
+        self._conn = conn
+        self._timeout = timeout
+        self._done = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        conn = self._conn
+        while True:
+            if conn.chunks:
+                yield conn.take()
+            elif conn.complete:
+                return
+            elif conn.error is not None:
+                raise conn.error
+            elif conn.closed:
+                if conn.until_close:
+                    conn.complete = True
+                    return
+                raise httpx2.RemoteProtocolError(
+                    "Server disconnected without sending the complete response body."
+                )
+            else:
+                try:
+                    await conn.wait(self._timeout)
+                except TimeoutError:
+                    raise httpx2.ReadTimeout("Raycast stopped sending.") from None
+
+    async def aclose(self) -> None:
+        if not self._done:
+            self._done = True
+            self._transport._finish(self._conn)
+
+
+def _head(request: httpx2.Request) -> bytes:
+    lines = [b"%s %s HTTP/1.1" % (request.method.encode(), request.url.raw_path)]
+    for name, value in request.headers.raw:
+        if b"\n" in value or b"\r" in value or b"\n" in name or b"\r" in name:
+            raise httpx2.LocalProtocolError("A header holds a line break.")
+        lines.append(name + b": " + value)
+    lines.append(b"\r\n")
+    return b"\r\n".join(lines)
