@@ -315,3 +315,25 @@ def test_requests_go_through_the_configured_proxy(
         thread.join(timeout=5)
     assert received
     assert greeting in received[0]
+
+
+def test_a_base_url_with_a_path_keeps_it(tmp_path: Path) -> None:
+    seen: list[str] = []
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        seen.append(str(request.url))
+        if request.url.path.endswith("/models"):
+            return httpx2.Response(200, json=CATALOG)
+        return sse(ANSWER + FINISH)
+
+    with RaycastClient(
+        "tok",
+        base_url="https://relay.test/raycast",
+        home=tmp_path,
+        transport=httpx2.MockTransport(answer),
+    ) as client:
+        assert client.complete(MESSAGES).text == "Hello world"
+    assert seen == [
+        "https://relay.test/raycast/api/v1/ai/models",
+        "https://relay.test/raycast/api/v1/ai/chat_completions",
+    ]

@@ -68,6 +68,11 @@ def _supported(ability: object, *, default: bool) -> bool:
 class Catalog:
     models: tuple[ModelEntry, ...]
     default_models: Mapping[str, str] = field(default_factory=dict)
+    # Looked up on every request; the first entry wins when ids repeat.
+    _by_id: Mapping[str, ModelEntry] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {e.id: e for e in reversed(self.models)})
 
     @classmethod
     def parse(cls, payload: object) -> Catalog:
@@ -81,7 +86,7 @@ class Catalog:
         )
 
     def get(self, model_id: str) -> ModelEntry | None:
-        return next((e for e in self.models if e.id == model_id), None)
+        return self._by_id.get(model_id)
 
     def default(self, surface: str = "chat") -> ModelEntry:
         for key in (surface, "chat"):

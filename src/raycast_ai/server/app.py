@@ -96,6 +96,9 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # FastAPI's OpenTelemetry hooks look up providers on every request; a personal gateway
+        # sends no telemetry (and prompts have no place in spans).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.client = client
     app.state.settings = settings
