@@ -25,6 +25,8 @@ from raycast_ai import (
     TextDelta,
     UpstreamError,
 )
+from raycast_ai.client import AsyncChatStream
+from raycast_ai.protocol.catalog import ModelEntry
 from raycast_ai.protocol.signing import verify_v2
 
 CATALOG = {
@@ -337,3 +339,41 @@ def test_a_base_url_with_a_path_keeps_it(tmp_path: Path) -> None:
         "https://relay.test/raycast/api/v1/ai/models",
         "https://relay.test/raycast/api/v1/ai/chat_completions",
     ]
+
+
+@pytest.mark.anyio
+async def test_batches_hold_the_events_of_one_read_and_follow_the_events_taken(
+    tmp_path: Path,
+) -> None:
+    async with AsyncRaycastClient(
+        "tok",
+        base_url="http://raycast.test",
+        home=tmp_path,
+        transport=httpx2.MockTransport(Script(sse(ANSWER + FINISH))),
+    ) as client:
+        stream = await client.stream(MESSAGES)
+        async with stream:
+            first = await anext(stream)
+            rest = [batch async for batch in stream.batches()]
+    assert first == TextDelta("Hello")
+    # MockTransport hands the body over in one read: the rest of it is one batch.
+    assert len(rest) == 1
+    assert rest[0][0] == TextDelta(" world")
+    assert [type(e).__name__ for e in rest[0][1:]] == ["Usage", "Finish"]
+
+
+@pytest.mark.anyio
+async def test_closing_a_stream_of_events_closes_its_source() -> None:
+    closed: list[bool] = []
+
+    async def events() -> Any:
+        try:
+            yield TextDelta("a")
+            yield TextDelta("b")
+        finally:
+            closed.append(True)
+
+    stream = AsyncChatStream(ModelEntry("m", "m", "openai", "M"), events())
+    assert await anext(stream) == TextDelta("a")
+    await stream.aclose()
+    assert closed == [True]

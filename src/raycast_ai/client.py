@@ -12,7 +12,15 @@ import random
 import ssl
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -561,7 +569,7 @@ class AsyncRaycastClient(_Core):
         if self._needs_refresh(catalog, model):
             catalog = await self.models(refresh=True)
         prepared = self._prepare(catalog, messages, model, kwargs)
-        return AsyncChatStream(prepared.model, self._events(prepared))
+        return AsyncChatStream.from_batches(prepared.model, self._batches(prepared))
 
     async def complete(
         self,
@@ -575,7 +583,9 @@ class AsyncRaycastClient(_Core):
                 collector.add(event)
         return collector.result(events.model.id)
 
-    async def _events(self, prepared: _Prepared) -> AsyncIterator[Event]:
+    async def _batches(self, prepared: _Prepared) -> AsyncGenerator[list[Event], None]:
+        """The events of each network read, in one list: a consumer that forwards them (the
+        gateway) handles a burst at once instead of resuming once per event."""
         body = prepared.request.body
         attempt = 0
         error: RaycastError
@@ -599,8 +609,7 @@ class AsyncRaycastClient(_Core):
                             events = parser.feed(data)
                             if events:
                                 delivered = True
-                                for event in events:
-                                    yield event
+                                yield events
                         parser.end()
                         return
                 finally:
@@ -615,19 +624,45 @@ class AsyncRaycastClient(_Core):
 
 
 class AsyncChatStream:
-    """An async iterator of events; `aclose()` or `async with` closes the HTTP response."""
+    """An async iterator of events; `aclose()` or `async with` closes the HTTP response.
 
-    __slots__ = ("_events", "model")
+    `batches()` gives the events a network read at a time instead, for a consumer that forwards
+    them; it starts with whatever the event iteration has not taken yet.
+    """
+
+    __slots__ = ("_pending", "_source", "model")
 
     def __init__(self, model: ModelEntry, events: AsyncIterator[Event]) -> None:
         self.model = model
-        self._events = events
+        self._source: AsyncIterator[list[Event]] = _one_by_one(events)
+        self._pending: list[Event] = []  # the rest of the current batch, last event first
 
-    def __aiter__(self) -> AsyncIterator[Event]:
-        return self._events
+    @classmethod
+    def from_batches(cls, model: ModelEntry, batches: AsyncIterator[list[Event]]) -> Self:
+        stream = cls.__new__(cls)
+        stream.model = model
+        stream._source = batches
+        stream._pending = []
+        return stream
+
+    def __aiter__(self) -> Self:
+        return self
 
     async def __anext__(self) -> Event:
-        return await anext(self._events)
+        pending = self._pending
+        if not pending:
+            batch = await anext(self._source)
+            if len(batch) == 1:
+                return batch[0]
+            pending = self._pending = batch[::-1]
+        return pending.pop()
+
+    async def batches(self) -> AsyncIterator[list[Event]]:
+        if self._pending:
+            pending, self._pending = self._pending[::-1], []
+            yield pending
+        async for batch in self._source:
+            yield batch
 
     async def __aenter__(self) -> Self:
         return self
@@ -636,7 +671,17 @@ class AsyncChatStream:
         await self.aclose()
 
     async def aclose(self) -> None:
-        aclose = getattr(self._events, "aclose", None)
+        aclose = getattr(self._source, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+async def _one_by_one(events: AsyncIterator[Event]) -> AsyncGenerator[list[Event], None]:
+    try:
+        async for event in events:
+            yield [event]
+    finally:
+        aclose = getattr(events, "aclose", None)
         if aclose is not None:
             await aclose()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 from starlette.background import BackgroundTask
 from starlette.responses import Response
@@ -118,13 +118,12 @@ class EventStreamResponse(Response):
 
     async def _produce(self, buffer: _Buffer) -> None:
         encoder = self._encoder
-        push = buffer.push
-        events: AsyncIterator[Event] = aiter(self._stream)
+        encode, push = encoder.event, buffer.push
         try:
-            async for event in events:
-                frame = encoder.event(event)
-                if frame is not None:
-                    push(frame)
+            async for batch in self._stream.batches():
+                frames = [frame for frame in map(encode, batch) if frame is not None]
+                if frames:
+                    push("".join(frames))
                     if buffer.size > HIGH_WATER:
                         buffer.drained.clear()
                         await buffer.drained.wait()
