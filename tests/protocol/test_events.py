@@ -861,3 +861,21 @@ def test_sse_like_bytes_raise_only_raycast_errors_however_split(
     assert split_error == whole_error
     if whole_error is None:
         assert split_events == whole_events
+
+
+@given(text=st.text(), ascii_only=st.booleans(), kind=st.sampled_from(["", "event: error\n"]))
+def test_a_text_chunk_reads_as_json_would_read_it(text: str, ascii_only: bool, kind: str) -> None:
+    payload = json.dumps({"text": text}, ensure_ascii=ascii_only, separators=(",", ":"))
+    data = f"{kind}data: {payload}\n\n".encode("utf-8", "surrogatepass")
+    parser = StreamParser()
+    if kind:  # an "error" event is an error whatever it holds
+        with pytest.raises(RaycastError):
+            parser.feed(data)
+        return
+    try:
+        json_text = json.loads(data[6:-2].decode("utf-8", "replace"))["text"]
+    except ValueError:
+        return  # not valid JSON once decoded: the parser's other tests cover that
+    events = parser.feed(data)
+    assert events == ([TextDelta(json_text)] if json_text else [])
+    assert parser.partial_text == json_text
