@@ -106,12 +106,14 @@ class SSEDecoder:
         parts = chunk.split(b"\n\n")
         tail = parts.pop()
         limit = self._max_event_size + 6
+        append = pairs.append
+        last_id, retry = self._last_id, self._retry
         for part in parts:
-            if part.startswith(b"data: ") and b"\n" not in part and len(part) <= limit:
-                data = part[6:].decode("utf-8", "replace")
-                pairs.append((data, "message", self._last_id, self._retry))
+            if part[:6] == b"data: " and b"\n" not in part and len(part) <= limit:
+                append((part[6:].decode("utf-8", "replace"), "message", last_id, retry))
             elif part:
                 self._lines(part + b"\n\n", pairs)
+                last_id, retry = self._last_id, self._retry  # an `id:` or `retry:` line
             else:
                 self._event = ""
         if tail:
