@@ -376,18 +376,44 @@ async def latency(direct: Target, gateway: Target, library: LibraryTarget, reque
     print(f"\nAdded time to first token (p50): {added:.2f} ms\n")
 
 
-async def throughput(direct: Target, gateway: Target, library: LibraryTarget, events: int) -> None:
+def cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+async def throughput(
+    direct: Target,
+    gateway: Target,
+    library: LibraryTarget,
+    events: int,
+    processes: dict[str, psutil.Process],
+) -> None:
+    """Also the CPU each process spent per event over the three runs (the clock ticks are
+    10 ms, so one run is too short to time alone): the three processes share the machine's
+    CPUs, so the gateway's CPU per event tells what it would do on a core of its own, as it has
+    in use, where Raycast's servers are elsewhere."""
     print(f"### One {events:,}-event stream (`@chunks:{events}`), best of 3\n")
-    print("| path | events | seconds | events/s | MB/s |")
-    print("|---|---|---|---|---|")
+    names = list(processes)
+    print(
+        "| path | events | seconds | events/s | MB/s | "
+        + " | ".join(f"{name} CPU µs/event" for name in names)
+        + " |"
+    )
+    print("|---|---|---|---|---|" + "---|" * len(names))
     for target in (direct, library, gateway):
         await target.fetch(f"warm long @chunks:{events}")
+        before = {name: cpu_seconds(p) for name, p in processes.items()}
         runs = [await target.fetch(f"one long answer @chunks:{events}") for _ in range(3)]
+        spent = {name: cpu_seconds(p) - before[name] for name, p in processes.items()}
         result = min(runs, key=lambda r: r.total if r.ok else float("inf"))
         rate = result.events / result.total
+        total = sum(r.events for r in runs) or 1
+        cpu = " | ".join(f"{spent[name] / total * 1e6:.2f}" for name in names)
         print(
             f"| {target.name} | {result.events:,} | {result.total:.3f} | {rate:,.0f} | "
-            + (f"{result.bytes / result.total / 1e6:.1f} |" if result.bytes else "- |")
+            + (f"{result.bytes / result.total / 1e6:.1f} | " if result.bytes else "- | ")
+            + cpu
+            + " |"
             + ("" if result.ok else f" error: {result.error} status {result.status}")
         )
     print()
@@ -440,7 +466,9 @@ async def main(args: argparse.Namespace) -> None:
             if "latency" not in skip:
                 await latency(direct, gateway, library, args.requests)
             if "events" not in skip:
-                await throughput(direct, gateway, library, args.events)
+                [emulator] = [p for p in psutil.Process().children() if p.pid != gw.pid]
+                processes = {"emulator": emulator, "gateway": gw, "bench": psutil.Process()}
+                await throughput(direct, gateway, library, args.events, processes)
         if "concurrency" not in skip:
             await concurrency(direct, gateway, gw, args.levels, args.compare)
 

@@ -650,7 +650,7 @@ class AsyncChatStream:
 
     async def __anext__(self) -> Event:
         pending = self._pending
-        if not pending:
+        while not pending:
             batch = await anext(self._source)
             if len(batch) == 1:
                 return batch[0]
