@@ -377,3 +377,14 @@ async def test_closing_a_stream_of_events_closes_its_source() -> None:
     assert await anext(stream) == TextDelta("a")
     await stream.aclose()
     assert closed == [True]
+
+
+@pytest.mark.anyio
+async def test_an_empty_batch_is_skipped_not_the_end() -> None:
+    async def batches() -> Any:
+        yield []
+        yield [TextDelta("a"), TextDelta("b")]
+        yield []
+
+    stream = AsyncChatStream.from_batches(ModelEntry("m", "m", "openai", "M"), batches())
+    assert [e async for e in stream] == [TextDelta("a"), TextDelta("b")]
