@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import gc
 import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -58,8 +59,10 @@ def serve(
 
     from .app import create_app
 
+    app = create_app(settings)
+    tune_gc()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=host,
         port=port,
         log_level=log_level,
@@ -70,6 +73,20 @@ def serve(
         access_log=log_level in ("trace", "debug", "info"),
         backlog=4096,
     )
+
+
+def tune_gc() -> None:
+    """Garbage collection for a server process: what start-up made is frozen out of every
+    collection, and collections run about a fifteenth as often.
+
+    A request allocates a few thousand objects and keeps almost none. With the default
+    thresholds, 500 concurrent streams (`bench/gateway.py`) ran about a thousand collections and
+    seven full ones over every live object, 70 ms each: 0.78 s of CPU for 2,000 streams, a third
+    of the gateway's. Frozen and less often: 0.20 s.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
 
 
 def _log_config(level: str) -> dict[str, Any]:
@@ -99,4 +116,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["GatewaySettings", "check_bind", "create_app", "serve"]
+__all__ = ["GatewaySettings", "check_bind", "create_app", "serve", "tune_gc"]
