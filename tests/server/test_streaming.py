@@ -1,4 +1,4 @@
-"""The SSE response on its own: coalesced writes, bounded buffering, errors after 200, hang-ups."""
+"""The SSE response on its own: one write a read, backpressure, errors after 200, hang-ups."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from raycast_ai.protocol.catalog import ModelEntry
 from raycast_ai.protocol.errors import IncompleteStreamError
 from raycast_ai.protocol.events import Event, Finish, TextDelta
 from raycast_ai.server.convert import ChunkEncoder
-from raycast_ai.server.streaming import HIGH_WATER, EventStreamResponse
+from raycast_ai.server.streaming import EventStreamResponse
 
 pytestmark = pytest.mark.anyio
 
@@ -63,23 +63,36 @@ def payloads(sent: list[Message]) -> list[str]:
     return [e[len("data: ") :] for e in body.decode().split("\n\n") if e]
 
 
-async def test_a_burst_of_ready_events_is_one_write() -> None:
-    upstream = Upstream([TextDelta(f"t{i} ") for i in range(2000)] + [Finish("stop")])
+async def test_the_events_of_one_read_are_one_write() -> None:
+    burst: list[Event] = [TextDelta(f"t{i} ") for i in range(2000)]
+
+    closed: list[bool] = []
+
+    async def reads() -> AsyncIterator[list[Event]]:
+        try:
+            yield burst
+            yield [Finish("stop")]
+        finally:
+            closed.append(True)
+
     sent: list[Message] = []
 
     async def send(message: Message) -> None:
         sent.append(message)
 
-    await response(upstream)(SCOPE, never_disconnect, send)
+    stream = AsyncChatStream.from_batches(MODEL, reads())
+    encoder = ChunkEncoder("chatcmpl-1", 1, "m", include_usage=False)
+    await EventStreamResponse(stream, encoder, [])(SCOPE, never_disconnect, send)
     bodies = [m for m in sent if m["type"] == "http.response.body"]
-    assert len(bodies) <= 4 + 2000 * 200 // HIGH_WATER
+    # The role chunk, the burst, the finish, [DONE], and the empty end of the body.
+    assert len(bodies) == 5
     assert sent[0]["status"] == 200
     assert (b"content-type", b"text/event-stream; charset=utf-8") in sent[0]["headers"]
     data = payloads(sent)
     assert data[-1] == "[DONE]"
     text = "".join(json.loads(d)["choices"][0]["delta"].get("content") or "" for d in data[:-1])
     assert text == "".join(f"t{i} " for i in range(2000))
-    assert upstream.closed
+    assert closed
 
 
 async def test_a_slow_reader_holds_the_upstream_back() -> None:
@@ -97,8 +110,8 @@ async def test_a_slow_reader_holds_the_upstream_back() -> None:
     task = asyncio.ensure_future(response(upstream)(SCOPE, never_disconnect, send))
     await first_body.wait()
     await asyncio.sleep(0.05)
-    # Stuck in the first write: the producer stopped after about one buffer's worth.
-    assert upstream.delivered * 300 < 3 * HIGH_WATER
+    # Stuck in the first write: nothing more was read from upstream.
+    assert upstream.delivered == 0
     gate.set()
     await asyncio.wait_for(task, 5)
     assert payloads(sent)[-1] == "[DONE]"
