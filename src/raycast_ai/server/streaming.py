@@ -66,7 +66,7 @@ class EventStreamResponse(Response):
             if not state.gone:
                 raise
             task.uncancel()
-            log.info("client went away mid-stream; closed the upstream request")
+            log.info("client went away mid-stream; closing the upstream request")
         finally:
             watcher.cancel()
             # Shielded: even when this task is cancelled, the upstream must be closed.
