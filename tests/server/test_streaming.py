@@ -14,6 +14,7 @@ from raycast_ai.protocol.catalog import ModelEntry
 from raycast_ai.protocol.errors import IncompleteStreamError
 from raycast_ai.protocol.events import Event, Finish, TextDelta
 from raycast_ai.server.convert import ChunkEncoder
+from raycast_ai.server.disconnect import DisconnectMiddleware
 from raycast_ai.server.streaming import EventStreamResponse
 
 pytestmark = pytest.mark.anyio
@@ -139,14 +140,20 @@ async def test_a_client_that_hangs_up_closes_the_upstream_at_once() -> None:
     hang_up = asyncio.Event()
     sent: list[Message] = []
 
+    request: list[Message] = [{"type": "http.request", "body": b"{}", "more_body": False}]
+
     async def receive() -> Message:
+        if request:
+            return request.pop()
         await hang_up.wait()
         return {"type": "http.disconnect"}
 
     async def send(message: Message) -> None:
         sent.append(message)
 
-    task = asyncio.ensure_future(response(upstream)(SCOPE, receive, send))
+    # As in the app: the middleware notices the hang-up and cancels the response's task.
+    app = DisconnectMiddleware(response(upstream))
+    task = asyncio.ensure_future(app(SCOPE, receive, send))
     await asyncio.sleep(0.1)
     hang_up.set()
     await asyncio.wait_for(task, 1)

@@ -2,8 +2,8 @@
 
 The events of one upstream read go out in one `send`, so a burst costs one write, not one per
 token; `send` waits while the server's write buffer is full, so a slow reader slows the
-upstream read instead of growing memory. A client that goes away cancels the response's task,
-which closes the upstream response at once.
+upstream read instead of growing memory. A client that goes away has the response's task
+cancelled (`DisconnectMiddleware`), which closes the upstream response at once.
 """
 
 from __future__ import annotations
@@ -53,23 +53,13 @@ class EventStreamResponse(Response):
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        state = _State()
-        watcher = asyncio.ensure_future(_watch_disconnect(receive, task, state))
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             await self._send_events(send)
-            state.finished = True  # from here a disconnect is the end of the response
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except asyncio.CancelledError:
-            if not state.gone:
-                raise
-            task.uncancel()
-            log.info("client went away mid-stream; closing the upstream request")
         finally:
-            watcher.cancel()
-            # Shielded: even when this task is cancelled, the upstream must be closed.
+            # Shielded: when `DisconnectMiddleware` cancels this task because the client went
+            # away, the upstream must still be closed.
             await asyncio.shield(_close(self._stream))
 
     async def _send_events(self, send: Send) -> None:
@@ -100,25 +90,6 @@ class EventStreamResponse(Response):
 
 def _body(frames: list[str]) -> dict[str, object]:
     return {"type": "http.response.body", "body": "".join(frames).encode(), "more_body": True}
-
-
-class _State:
-    __slots__ = ("finished", "gone")
-
-    def __init__(self) -> None:
-        self.finished = False
-        self.gone = False
-
-
-async def _watch_disconnect(receive: Receive, task: asyncio.Task[None], state: _State) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
-    if state.finished:
-        return  # servers report a disconnect once the response is complete too
-    state.gone = True
-    # DisconnectMiddleware, around the app, may have cancelled the task already.
-    if not task.cancelling():
-        task.cancel()
 
 
 async def _close(stream: AsyncChatStream) -> None:
