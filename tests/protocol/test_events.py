@@ -879,3 +879,74 @@ def test_a_text_chunk_reads_as_json_would_read_it(text: str, ascii_only: bool, k
     events = parser.feed(data)
     assert events == ([TextDelta(json_text)] if json_text else [])
     assert parser.partial_text == json_text
+
+
+# --- the fast path for runs of plain text events ------------------------------------------------
+
+# Plain text events in the spacings a server may use, JSON escapes of every kind, and the
+# near misses that must take the full path: invalid escapes, raw control characters, invalid
+# UTF-8, a second key, an oversized text, and the other chunks a stream holds.
+TEXT_LAYOUTS = ['{{"text":{}}}', '{{"text": {}}}', '{{ "text" : {} }}', '{{"text":\t{}}}']
+ODD_EVENTS = [
+    b'data: {"text":"\\x"}\n\n',
+    b'data: {"text":"a\tb"}\n\n',
+    b'data: {"text":"\xff\xfe \xe2\x82"}\n\n',
+    b'data: {"text":"\\ud83d"}\n\n',
+    b'data: {"text":"a","x":1}\n\n',
+    b'data: {"text":"' + b"x" * 80 + b'"}\n\n',
+    b'data: {"text":"a"} \n\n',
+    b'data:{"text":"a"}\n\n',
+    b'data: {"text":"\\u00e9\\/\\"\\\\\\b\\f\\n\\r\\t"}\n\n',
+    b'event: error\ndata: {"text":"boom"}\n\n',
+    b"id: 7\n",
+    b": comment\n",
+    b'data: {"text":"a"}\r\n\r\n',
+    b'data: {"notification_type":"ping","notification":"","text":""}\n\n',
+    b'data: {"reasoning":"hm","text":""}\n\n',
+    b'data: {"text":"","finish_reason":"stop","usage":{"input_tokens":1,"output_tokens":2}}\n\n',
+    b'data: {"text":"cut off\n\n',
+    b"data: [DONE]\n\n",
+]
+text_events = st.builds(
+    lambda layout, text, ascii: (
+        "data: " + layout.format(json.dumps(text, ensure_ascii=ascii)) + "\n\n"
+    ).encode(),
+    st.sampled_from(TEXT_LAYOUTS),
+    st.text(max_size=6),
+    st.booleans(),
+)
+event_streams = st.lists(text_events | st.sampled_from(ODD_EVENTS), max_size=30).map(b"".join)
+
+
+def outcome(reads: Iterable[bytes], max_event_size: int) -> tuple[list[Event], str | None, str]:
+    parser = StreamParser(max_event_size=max_event_size)
+    events: list[Event] = []
+    try:
+        for read in reads:
+            events.extend(parser.feed(read))
+        parser.end()
+    except RaycastError as error:
+        return events, f"{type(error).__name__}: {error.message}", parser.partial_text
+    return events, None, parser.partial_text
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    stream=event_streams,
+    cuts=st.lists(st.integers(0, 2000), max_size=6),
+    cap=st.sampled_from([60, 1 << 20]),
+)
+def test_text_runs_decode_as_event_by_event_does(stream: bytes, cuts: list[int], cap: int) -> None:
+    """Reads of one byte never hold a whole event, so they never take the fast path."""
+    points = sorted({c for c in cuts if c <= len(stream)})
+    reads = [stream[a:b] for a, b in pairwise([0, *points, len(stream)])]
+    one_by_one = (stream[i : i + 1] for i in range(len(stream)))
+    assert outcome(reads, cap) == outcome(one_by_one, cap)
+
+
+def test_a_run_of_text_events_in_one_read() -> None:
+    texts = ["Hé", ' "q"\n', "\\", "🎉", "", "end"]
+    data = b"".join(f'data: {{"text": {json.dumps(t)}}}\n\n'.encode() for t in texts)
+    parser = StreamParser()
+    assert parser.feed(data) == [TextDelta(t) for t in texts if t]
+    assert parser.partial_text == "".join(texts)

@@ -409,3 +409,11 @@ def test_stream_parser_attaches_the_text_so_far_to_an_oversized_event() -> None:
     with pytest.raises(StreamDecodeError) as info:
         parser.feed(b"data: " + b"x" * 200)
     assert info.value.partial_text == "hello"
+
+
+@pytest.mark.parametrize("cap", [63, 64, 65])
+def test_the_size_limit_counts_the_line_as_sent_however_it_was_read(cap: int) -> None:
+    event = b'data: {"notification":"","text":"' + b"x" * 29 + b'"}\n\n'  # a 64-byte line
+    whole = _outcome([event], cap)
+    assert _outcome(bytewise(event), cap) == whole
+    assert (whole == "too large") == (cap < 64)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from typing import Any
 
 from hypothesis import given
@@ -228,3 +229,25 @@ def test_model_objects() -> None:
     assert obj["context_window"] == 128
     assert obj["reasoning_efforts"] == ["low", "high"]
     assert model_list([entry]) == {"object": "list", "data": [obj]}
+
+
+any_events = st.lists(
+    st.builds(TextDelta, st.text(max_size=4))
+    | st.builds(ReasoningDelta, st.text(max_size=4))
+    | st.builds(ToolCallDelta, st.integers(0, 2), st.sampled_from(["c1", "c2"]), st.text())
+    | st.builds(Notice, st.sampled_from(["ping", "model_updated", "provider_status"]))
+    | st.builds(Finish, st.sampled_from(["stop", "length"]))
+    | st.builds(Usage, st.integers(0, 9), st.integers(0, 9)),
+    max_size=12,
+)
+
+
+@given(any_events, st.lists(st.integers(0, 12), max_size=4))
+def test_batched_frames_are_the_frames_of_each_event(events: list[Event], cuts: list[int]) -> None:
+    """How the events of a stream were batched by reads never shows in what is sent."""
+    points = sorted({0, len(events), *(c for c in cuts if c <= len(events))})
+    batched = ChunkEncoder("chatcmpl-x", 5, "m", include_usage=True)
+    one_by_one = ChunkEncoder("chatcmpl-x", 5, "m", include_usage=True)
+    sent = "".join(batched.frames(events[a:b]) for a, b in pairwise(points))
+    assert sent == "".join(f for e in events if (f := one_by_one.event(e)) is not None)
+    assert batched.end() == one_by_one.end()

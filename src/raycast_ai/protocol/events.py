@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from math import isfinite
@@ -273,8 +274,27 @@ class StreamParser:
         return events
 
     def _feed(self, data: bytes, events: list[Event]) -> None:
+        decoder = self._decoder
+        pos, size = 0, len(data)
+        while pos < size:
+            if decoder.idle:
+                # A window no larger than one event may be, so the size limit needs no check.
+                run = _text_run(data, pos, min(size, pos + decoder.max_event_size))
+                if run is not None:
+                    texts, pos = run
+                    texts = [text for text in texts if text]
+                    self.interpreter.text_parts.extend(texts)
+                    events.extend(map(TextDelta, texts))
+                    continue
+            # Everything else goes through the full decoder, up to the next likely text event.
+            cut = data.find(b'\n\ndata: {"text"', pos)
+            end = size if cut < 0 else cut + 2
+            self._chunks(decoder.feed_tuples(data[pos:end]), events)
+            pos = end
+
+    def _chunks(self, fields: list[tuple[str, str, str, int | None]], events: list[Event]) -> None:
         interpreter = self.interpreter
-        for payload, kind, _, _ in self._decoder.feed_tuples(data):
+        for payload, kind, _, _ in fields:
             try:
                 chunk, end = _scan(payload, 0)
                 if end != len(payload):
@@ -293,7 +313,7 @@ class StreamParser:
             if kind == "error" and "error" not in chunk:
                 chunk = {"error": chunk}
             if len(chunk) == 1 and type(text := chunk.get("text")) is str:
-                if text:  # the common case, kept cheap
+                if text:
                     interpreter.text_parts.append(text)
                     events.append(TextDelta(text))
             else:
@@ -327,3 +347,34 @@ class StreamParser:
 # The C scanner behind json.loads, called directly: it skips two regex passes and two Python
 # frames per event. Anything it does not take whole goes through json.loads for the same result.
 _scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+# Most of a stream is runs of one chunk shape, `data: {"text":"<a JSON string>"}`. For a run, one
+# regex pass checks it whole and one json.loads decodes all of its texts, instead of an SSE
+# line, a JSON parse and a dict per event. The string must be valid JSON as it stands (the
+# pattern admits exactly JSON's characters and escapes), so joining the strings of a run as
+# `","` makes an array of exactly its texts. Any other shape takes the full path.
+_JSON_STRING = rb'(?:[^"\\\x00-\x1f]++|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*+'
+_TEXT_EVENT = re.compile(
+    rb'(data: \{[ \t]*"text"[ \t]*:[ \t]*")' + _JSON_STRING + rb'("[ \t]*\}\n\n)'
+)
+_runs: dict[tuple[bytes, bytes], re.Pattern[bytes]] = {}
+
+
+def _text_run(data: bytes, pos: int, endpos: int) -> tuple[list[str], int] | None:
+    """The texts of the run of plain text events at `pos` (one spacing), and where it ends."""
+    first = _TEXT_EVENT.match(data, pos, endpos)
+    if first is None:
+        return None
+    head, tail = first.group(1, 2)
+    run = _runs.get((head, tail))
+    if run is None:
+        run = re.compile(b"(?:" + re.escape(head) + _JSON_STRING + re.escape(tail) + b")+")
+        if len(_runs) < 16:  # spacings seen; a hostile server cannot grow this
+            _runs[head, tail] = run
+    match = run.match(data, pos, endpos)
+    assert match is not None  # the first event alone matches
+    end = match.end()
+    strings = data[pos + len(head) : end - len(tail)].replace(tail + head, b'","')
+    texts: list[str] = json.loads('["' + strings.decode("utf-8", "replace") + '"]')
+    return texts, end

@@ -25,7 +25,11 @@ class ServerSentEvent:
 
 
 class SSEDecoder:
-    """Feed it bytes as they arrive; it returns the events each read completes."""
+    """Feed it bytes as they arrive; it returns the events each read completes.
+
+    An event is too large (`StreamDecodeError`) when its data lines together, or any one line,
+    exceed `max_event_size` bytes as sent (`data: ` included), however the reads were cut.
+    """
 
     __slots__ = (
         "_at_start",
@@ -51,6 +55,25 @@ class SSEDecoder:
         self._last_id = ""
         self._retry: int | None = None
         self._error: StreamDecodeError | None = None
+
+    @property
+    def max_event_size(self) -> int:
+        return self._max_event_size
+
+    @property
+    def idle(self) -> bool:
+        """Between events with nothing held: what follows starts a new event on a new line.
+
+        (An `id:` or `retry:` line may have been read; its values are kept as usual.)
+        """
+        return not (
+            self._at_start
+            or self._pending_cr
+            or self._buffer
+            or self._data
+            or self._event
+            or self._error is not None
+        )
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         return [ServerSentEvent(*fields) for fields in self.feed_tuples(chunk)]
@@ -105,7 +128,7 @@ class SSEDecoder:
         # Splitting on blank lines only groups lines: anything unusual takes the full path.
         parts = chunk.split(b"\n\n")
         tail = parts.pop()
-        limit = self._max_event_size + 6
+        limit = self._max_event_size
         append = pairs.append
         last_id, retry = self._last_id, self._retry
         for part in parts:
@@ -138,7 +161,7 @@ class SSEDecoder:
             elif line.startswith(b"data:"):
                 value = line[6:] if line[5:6] == b" " else line[5:]
                 self._data.append(value.decode("utf-8", "replace"))
-                self._size += len(value)
+                self._size += len(line)
             elif line[0] != 0x3A:  # ":" starts a comment
                 self._field(line.decode("utf-8", "replace"))
         self._check_size()

@@ -64,16 +64,13 @@ class EventStreamResponse(Response):
 
     async def _send_events(self, send: Send) -> None:
         encoder = self._encoder
-        encode = encoder.event
         last = len(self._first) - 1
         # Pings before the first token keep nothing alive: data follows now.
         first = [e for i, e in enumerate(self._first) if i == last or not isinstance(e, Notice)]
-        frames = [encoder.start(), *(f for f in map(encode, first) if f is not None)]
         try:
-            await send(_body(frames))
+            await send(_body(encoder.start() + encoder.frames(first)))
             async for batch in self._stream.batches():
-                frames = [frame for frame in map(encode, batch) if frame is not None]
-                if frames:
+                if frames := encoder.frames(batch):
                     await send(_body(frames))
             if encoder.rerouted:
                 log.info("Raycast rerouted the request: %s", encoder.rerouted)
@@ -85,11 +82,11 @@ class EventStreamResponse(Response):
         except Exception:
             log.exception("stream failed after 200")
             end = encoder.error(error_info(RaycastError("The gateway failed mid-stream.")))
-        await send(_body([end]))
+        await send(_body(end))
 
 
-def _body(frames: list[str]) -> dict[str, object]:
-    return {"type": "http.response.body", "body": "".join(frames).encode(), "more_body": True}
+def _body(frames: str) -> dict[str, object]:
+    return {"type": "http.response.body", "body": frames.encode(), "more_body": True}
 
 
 async def _close(stream: AsyncChatStream) -> None:
