@@ -85,8 +85,9 @@ async def test_the_events_of_one_read_are_one_write() -> None:
     encoder = ChunkEncoder("chatcmpl-1", 1, "m", include_usage=False)
     await EventStreamResponse(stream, encoder, [])(SCOPE, never_disconnect, send)
     bodies = [m for m in sent if m["type"] == "http.response.body"]
-    # The role chunk, the burst, the finish, [DONE], and the empty end of the body.
-    assert len(bodies) == 5
+    # The role chunk, the burst, the finish, then [DONE] with the end of the body.
+    assert len(bodies) == 4
+    assert [m["more_body"] for m in bodies] == [True, True, True, False]
     assert sent[0]["status"] == 200
     assert (b"content-type", b"text/event-stream; charset=utf-8") in sent[0]["headers"]
     data = payloads(sent)
@@ -132,7 +133,8 @@ async def test_an_error_after_200_is_one_error_event_then_done() -> None:
     error = json.loads(data[-2])["error"]
     assert error["message"] == "The connection to Raycast broke."
     assert error["code"] == "incomplete_stream"
-    assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+    assert sent[-1]["more_body"] is False  # the response is ended, with [DONE] in its last write
+    assert sent[-1]["body"].endswith(b"data: [DONE]\n\n")
 
 
 async def test_a_client_that_hangs_up_closes_the_upstream_at_once() -> None:

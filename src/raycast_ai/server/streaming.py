@@ -55,14 +55,16 @@ class EventStreamResponse(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            await self._send_events(send)
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            end = await self._send_events(send)
+            # The last frames and the end of the body in one write.
+            await send({"type": "http.response.body", "body": end.encode(), "more_body": False})
         finally:
             # Shielded: when `DisconnectMiddleware` cancels this task because the client went
             # away, the upstream must still be closed.
             await asyncio.shield(_close(self._stream))
 
-    async def _send_events(self, send: Send) -> None:
+    async def _send_events(self, send: Send) -> str:
+        """Sends the events' frames; returns the last ones (the usage chunk, [DONE], an error)."""
         encoder = self._encoder
         last = len(self._first) - 1
         # Pings before the first token keep nothing alive: data follows now.
@@ -82,7 +84,7 @@ class EventStreamResponse(Response):
         except Exception:
             log.exception("stream failed after 200")
             end = encoder.error(error_info(RaycastError("The gateway failed mid-stream.")))
-        await send(_body(end))
+        return end
 
 
 def _body(frames: str) -> dict[str, object]:
