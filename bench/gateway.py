@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import re
 import signal
@@ -420,30 +421,59 @@ async def throughput(
 
 
 async def concurrency(
-    direct: Target, gateway: Target, process: psutil.Process, levels: list[int], compare: bool
+    direct: Target,
+    gateway: Target,
+    process: psutil.Process,
+    levels: list[int],
+    compare: bool,
+    rounds: int,
 ) -> None:
+    """Each level `rounds` times, the paths alternating (and taking turns to go first), so that
+    the machine's load during the run weighs on both alike; p50 and p99 are the median of the
+    rounds' own. The first round of a level is also shown alone: there the gateway's upstream
+    pool is colder (the earlier levels opened fewer connections than this one needs)."""
     baseline = process.memory_info().rss
     print(
-        f"### Concurrent streams (`@chunks:5 @delay:0.02`, about 100 ms each), "
-        f"gateway RSS at rest {baseline / 2**20:.0f} MB\n"
+        f"### Concurrent streams (`@chunks:5 @delay:0.02`, about 100 ms each), {rounds} rounds "
+        f"per level, gateway RSS at rest {baseline / 2**20:.0f} MB\n"
     )
     print(
-        "| path | streams | completed | errors | p50 ms | p99 ms | wall s | gateway peak RSS MB |"
+        "| path | streams | completed | errors | p50 ms | p99 ms | first round p50 ms | "
+        "gateway peak RSS MB |"
     )
     print("|---|---|---|---|---|---|---|---|")
+    paths = (direct, gateway) if compare else (gateway,)
     for n in levels:
-        for target in (direct, gateway) if compare else (gateway,):
-            results, wall, peak = await concurrent(target, n, process)
-            totals = [r.total for r in results if r.ok]
-            errors = [r for r in results if not r.ok]
-            rss = f"{peak / 2**20:.0f}" if target is gateway else "-"
+        runs: dict[str, list[tuple[list[Result], int]]] = {t.name: [] for t in paths}
+        for round in range(rounds):
+            for target in paths if round % 2 == 0 else paths[::-1]:
+                results, _, peak = await concurrent(target, n, process)
+                runs[target.name].append((results, peak))
+        p50s: dict[str, float] = {}
+        for target in paths:
+            done = runs[target.name]
+            per_round = [[r.total for r in results if r.ok] for results, _ in done]
+            errors = [r for results, _ in done for r in results if not r.ok]
+            p50s[target.name] = _median_of(per_round, 0.5)
+            rss = f"{max(peak for _, peak in done) / 2**20:.0f}" if target is gateway else "-"
             print(
-                f"| {target.name} | {n} | {len(totals)} | {len(errors)} | {ms(totals, 0.5)} "
-                f"| {ms(totals, 0.99)} | {wall:.2f} | {rss} |"
+                f"| {target.name} | {n} | {sum(map(len, per_round))}/{n * rounds} | "
+                f"{len(errors)} | {p50s[target.name] * 1000:.0f} "
+                f"| {_median_of(per_round, 0.99) * 1000:.0f} "
+                f"| {_median_of(per_round[:1], 0.5) * 1000:.0f} | {rss} |"
             )
             if errors:
                 kinds = sorted({f"{r.status}:{r.error}" for r in errors})
                 print(f"|  |  | errors: {', '.join(kinds)} | | | | | |")
+        if compare:
+            ratio = p50s[gateway.name] / p50s[direct.name]
+            print(f"| gateway ÷ direct | {n} | | | {ratio:.2f}x | | | |")
+
+
+def _median_of(per_round: list[list[float]], q: float) -> float:
+    """The median over rounds of each round's `q` quantile (nan when a round had no success)."""
+    values = [sorted(v)[min(len(v) - 1, int(q * len(v)))] if v else math.nan for v in per_round]
+    return statistics.median(values)
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -470,7 +500,7 @@ async def main(args: argparse.Namespace) -> None:
                 processes = {"emulator": emulator, "gateway": gw, "bench": psutil.Process()}
                 await throughput(direct, gateway, library, args.events, processes)
         if "concurrency" not in skip:
-            await concurrency(direct, gateway, gw, args.levels, args.compare)
+            await concurrency(direct, gateway, gw, args.levels, args.compare, args.rounds)
 
 
 def parse_args() -> argparse.Namespace:
@@ -479,6 +509,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument(
         "--compare", action="store_true", help="also run the concurrent streams direct"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds per concurrency level (median reported)"
     )
     parser.add_argument("--skip", default="", help="comma separated: latency,events,concurrency")
     parser.add_argument(

@@ -24,7 +24,7 @@ from collections.abc import (
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypedDict
+from typing import Any, Protocol, Self, TypedDict
 
 import anyio
 import httpx2
@@ -57,6 +57,7 @@ from .protocol.request import (
     models_headers,
 )
 from .protocol.retry import RETRYABLE_STATUSES, RetryPolicy, error_for_status, parse_retry_after
+from .transport import Http1Transport
 
 log = logging.getLogger("raycast_ai")
 
@@ -287,7 +288,7 @@ class _Core:
             f"{exc or 'connection failed'}). Check the network or the base URL."
         )
 
-    def _status_error(self, response: httpx2.Response, body: bytes) -> tuple[APIStatusError, bool]:
+    def _status_error(self, response: _Response, body: bytes) -> tuple[APIStatusError, bool]:
         headers = {k.lower(): v for k, v in response.headers.items()}
         retry_after = parse_retry_after(headers)
         error = error_for_status(response.status_code, body, retry_after)
@@ -518,6 +519,9 @@ class AsyncRaycastClient(_Core):
             limits=limits or httpx2.Limits(max_connections=None, max_keepalive_connections=100),
         )
         self._chat = self._chat_url(self._http.base_url)
+        # The chat stream skips httpx2's request and response objects when the transport can.
+        self._fast = transport if isinstance(transport, Http1Transport) else None
+        self._defaults = dict(self._http.headers)
 
     async def __aenter__(self) -> Self:
         return self
@@ -583,6 +587,18 @@ class AsyncRaycastClient(_Core):
                 collector.add(event)
         return collector.result(events.model.id)
 
+    async def _post(self, body: bytes, timeout: Timeout) -> _Response:
+        headers = self._headers(body)
+        if self._fast is not None:
+            # What httpx2 would send: its client's default headers under the request's own.
+            names = {name.lower() for name in headers}
+            merged = {k: v for k, v in self._defaults.items() if k not in names} | headers
+            return await self._fast.post(self._chat, merged, body, timeout.to_httpx())
+        request = self._http.build_request(
+            "POST", self._chat, content=body, headers=headers, timeout=timeout.to_httpx()
+        )
+        return await self._http.send(request, stream=True)
+
     async def _batches(self, prepared: _Prepared) -> AsyncGenerator[list[Event], None]:
         """The events of each network read, in one list: a consumer that forwards them (the
         gateway) handles a burst at once instead of resuming once per event."""
@@ -592,15 +608,8 @@ class AsyncRaycastClient(_Core):
         while True:
             parser = self._parser(prepared)
             delivered = False
-            request = self._http.build_request(
-                "POST",
-                self._chat,
-                content=body,
-                headers=self._headers(body),
-                timeout=prepared.timeout.to_httpx(),
-            )
             try:
-                response = await self._http.send(request, stream=True)
+                response = await self._post(body, prepared.timeout)
                 try:
                     if response.status_code != 200:
                         error, retryable = self._status_error(response, await response.aread())
@@ -621,6 +630,22 @@ class AsyncRaycastClient(_Core):
                 retryable = _is_retryable(error)
             await self.sleep(self._wait(attempt, error, retryable))
             attempt += 1
+
+
+class _Response(Protocol):
+    """What a chat stream reads of a response: httpx2's, or `Http1Transport.post`'s."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    def aiter_bytes(self) -> AsyncIterator[bytes]: ...
+
+    async def aread(self) -> bytes: ...
+
+    async def aclose(self) -> None: ...
 
 
 class AsyncChatStream:

@@ -258,7 +258,7 @@ def test_the_gateways_logs_answers_and_reprs_never_show_a_secret(
         client = app.state.client
         texts += [app.state.settings, client, client.settings, vars(client)]
     texts += [(r.getMessage(), r.args, r.exc_text) for r in caplog.records]
-    assert any(r.name == "raycast_ai.server.upstream" for r in caplog.records)  # DEBUG was on
+    assert any(r.name == "raycast_ai.transport" for r in caplog.records)  # DEBUG was on
     assert "stream failed after 200" in caplog.text
     assert_no_secret(caplog.text, *texts)
 

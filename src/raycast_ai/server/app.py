@@ -26,6 +26,7 @@ from raycast_ai.protocol.catalog import Catalog
 from raycast_ai.protocol.completion import Collector
 from raycast_ai.protocol.errors import RaycastError
 from raycast_ai.protocol.events import Event, Notice
+from raycast_ai.transport import Http1Transport
 
 from .convert import ChunkEncoder, completion_body, completion_id, model_list, model_object
 from .disconnect import DisconnectMiddleware
@@ -39,7 +40,6 @@ from .security import (
 )
 from .settings import LOOPBACK_ORIGIN_REGEX, GatewaySettings
 from .streaming import EventStreamResponse
-from .upstream import Http1Transport
 
 log = logging.getLogger("raycast_ai.server")
 

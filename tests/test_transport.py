@@ -1,23 +1,30 @@
-"""The gateway's upstream transport, against the emulator and against raw servers that misbehave
-in the ways a connection to Raycast can: dropped, stalled, cut short, garbled, flooding."""
+"""The async client's HTTP/1.1 transport, against the emulator and against raw servers that
+misbehave in the ways a connection to Raycast can: dropped, stalled, cut short, garbled, flooding.
+Both of its entries: httpx2's `handle_async_request` and the chat stream's `post`."""
 
 from __future__ import annotations
 
 import asyncio
+import gzip
+import json
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
 import trustme
 
+from raycast_ai import transport as upstream
 from raycast_ai.client import AsyncRaycastClient
+from raycast_ai.emulator import EMULATOR_SECRET, EMULATOR_TOKEN
+from raycast_ai.emulator.catalog import models_payload
 from raycast_ai.emulator.server import EmulatorServer
 from raycast_ai.protocol.events import TextDelta
-from raycast_ai.server import upstream
-from raycast_ai.server.upstream import Http1Transport
+from raycast_ai.transport import Http1Transport
 
 pytestmark = pytest.mark.anyio
 
@@ -28,6 +35,23 @@ OK = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"  # the transport is asyncio's protocols, as under uvicorn
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[EmulatorServer]:
+    with EmulatorServer() as server:
+        yield server
+
+
+@pytest.fixture
+def upstream_options(emulator: EmulatorServer, tmp_path: Path) -> dict[str, Any]:
+    return {
+        "token": EMULATOR_TOKEN,
+        "signing_secret": EMULATOR_SECRET,
+        "base_url": emulator.base_url,
+        "home": tmp_path,
+        "max_retries": 0,
+    }
 
 
 class RawServer:
@@ -309,3 +333,146 @@ async def test_only_http_and_https() -> None:
     async with httpx2.AsyncClient(transport=Http1Transport()) as http:
         with pytest.raises(httpx2.UnsupportedProtocol):
             await http.get("ftp://127.0.0.1/")
+
+
+# --- post(): the chat stream's path, without httpx2's request and response objects ---------------
+
+TIMEOUT = httpx2.Timeout(5.0)
+
+
+async def test_post_sends_one_piece_with_host_and_length_and_reuses_the_connection() -> None:
+    heads: list[bytes] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            heads.append(head + await reader.readexactly(7))
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nx-a: 1\r\nX-A: 2\r\n\r\nhello")
+
+    server = RawServer(answer)
+    transport = Http1Transport()
+    async with server.running() as base_url:
+        url = httpx2.URL(f"{base_url}/api/x?y=1")
+        for _ in range(2):
+            response = await transport.post(url, {"X-Test": "yes"}, b'{"a":1}', TIMEOUT)
+            assert response.status_code == 200
+            assert response.headers["x-a"] == "2"  # lower-case names, the last value
+            assert await response.aread() == b"hello"
+            await response.aclose()
+        await transport.aclose()
+    host = url.netloc.decode()
+    assert (
+        heads
+        == [
+            f"POST /api/x?y=1 HTTP/1.1\r\nHost: {host}\r\nX-Test: yes\r\n"
+            'Content-Length: 7\r\n\r\n{"a":1}'.encode()
+        ]
+        * 2
+    )
+    assert server.connections == 1
+
+
+@pytest.mark.parametrize(
+    ("encoding", "compress"),
+    [
+        ("gzip", gzip.compress),
+        ("deflate", zlib.compress),
+        ("gzip, deflate", lambda data: zlib.compress(gzip.compress(data))),
+        ("br", lambda data: data),  # never asked for: passed on as it came, as httpx2 does
+    ],
+)
+async def test_post_decompresses_what_httpx2_would(
+    encoding: str, compress: Callable[[bytes], bytes]
+) -> None:
+    text = b"data: " + b"x" * 5000 + b"\n\n"
+    body = compress(text)
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        head = f"HTTP/1.1 200 OK\r\ncontent-encoding: {encoding}\r\n"
+        writer.write(head.encode() + b"content-length: %d\r\n\r\n" % len(body))
+        for i in range(0, len(body), 100):  # in pieces, as a network delivers it
+            writer.write(body[i : i + 100])
+            await writer.drain()
+        await reader.read()
+
+    async with RawServer(answer).running() as base_url:
+        transport = Http1Transport()
+        response = await transport.post(httpx2.URL(base_url + "/"), {}, b"", TIMEOUT)
+        assert b"".join([chunk async for chunk in response.aiter_bytes()]) == text
+        await response.aclose()
+        await transport.aclose()
+
+
+async def test_post_a_body_that_does_not_decompress_is_a_protocol_error() -> None:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ncontent-length: 4\r\n\r\nnope")
+        await reader.read()
+
+    async with RawServer(answer).running() as base_url:
+        transport = Http1Transport()
+        response = await transport.post(httpx2.URL(base_url + "/"), {}, b"", TIMEOUT)
+        with pytest.raises(httpx2.RemoteProtocolError, match="does not decompress"):
+            await response.aread()
+        await response.aclose()
+        await transport.aclose()
+
+
+async def test_post_silence_in_the_body_is_a_read_timeout_and_a_header_break_is_refused() -> None:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc")
+        await reader.read()
+
+    async with RawServer(answer).running() as base_url:
+        transport = Http1Transport()
+        url = httpx2.URL(base_url + "/")
+        response = await transport.post(url, {}, b"", httpx2.Timeout(5.0, read=0.2))
+        chunks = response.aiter_bytes()
+        assert await anext(chunks) == b"abc"
+        with pytest.raises(httpx2.ReadTimeout):
+            await anext(chunks)
+        await response.aclose()
+        with pytest.raises(httpx2.LocalProtocolError, match="line break"):
+            await transport.post(url, {"X-Evil": "a\r\nInjected: 1"}, b"", TIMEOUT)
+        await transport.aclose()
+        assert transport.open_connections == 0
+
+
+async def test_the_client_sends_what_httpx2_would_send(
+    emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    """The chat stream through `post` and through httpx2: the same headers, each once."""
+    heads: list[list[tuple[str, str]]] = []
+    catalog = json.dumps(models_payload()).encode()
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while head := await reader.readuntil(b"\r\n\r\n"):
+            lines = head.decode().split("\r\n")[1:-2]
+            fields = [tuple(line.split(": ", 1)) for line in lines]
+            length = {k.lower(): v for k, v in fields}.get("content-length", "0")
+            await reader.readexactly(int(length))
+            if head.startswith(b"GET"):
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(catalog))
+                writer.write(catalog)
+                continue
+            heads.append([(k.lower(), v) for k, v in fields])
+            sse = b'data: {"text":"hi"}\n\ndata: {"text":"","finish_reason":"stop"}\n\n'
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(sse) + sse)
+
+    async with RawServer(answer).running() as base_url:
+        for transport in (Http1Transport(), None):
+            options = {"token": EMULATOR_TOKEN, "signing_secret": EMULATOR_SECRET}
+            async with AsyncRaycastClient(
+                **options, base_url=base_url, home=tmp_path, transport=transport
+            ) as client:
+                assert await text(client, "hello") == "hi"
+    fast, slow = heads
+    names = [name for name, _ in fast]
+    assert len(names) == len(set(names))  # no header twice, whatever its case
+    changing = {"x-raycast-timestamp", "x-raycast-signature-v2", "content-length"}
+    assert {k: v for k, v in fast if k not in changing} == {
+        k: v for k, v in slow if k not in changing
+    }
+    assert sorted(names) == sorted(name for name, _ in slow)
