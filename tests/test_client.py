@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -317,6 +318,33 @@ def test_requests_go_through_the_configured_proxy(
         thread.join(timeout=5)
     assert received
     assert greeting in received[0]
+
+
+@pytest.mark.anyio
+async def test_the_async_client_goes_through_a_configured_proxy(tmp_path: Path) -> None:
+    """Its own lean transport has no proxy support: with a proxy, httpx2's transport is used."""
+    received: list[bytes] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        received.append(await reader.read(4096))
+        writer.close()  # then hang up: the proxy fails
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with (
+        server,
+        AsyncRaycastClient(
+            "tok",
+            base_url="http://raycast.test",
+            home=tmp_path,
+            proxy=f"http://127.0.0.1:{port}",
+            max_retries=0,
+        ) as client,
+    ):
+        with pytest.raises(APIConnectionError, match="Could not reach Raycast"):
+            await client.models()
+    assert received
+    assert b"raycast.test" in received[0]
 
 
 def test_a_base_url_with_a_path_keeps_it(tmp_path: Path) -> None:

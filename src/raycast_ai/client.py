@@ -57,7 +57,7 @@ from .protocol.request import (
     models_headers,
 )
 from .protocol.retry import RETRYABLE_STATUSES, RetryPolicy, error_for_status, parse_retry_after
-from .transport import Http1Transport
+from .transport import KEEPALIVE_EXPIRY, Http1Transport
 
 log = logging.getLogger("raycast_ai")
 
@@ -479,7 +479,12 @@ class ChatStream:
 
 
 class AsyncRaycastClient(_Core):
-    """The async twin of `RaycastClient`; use it with `async with`."""
+    """The async twin of `RaycastClient`; use it with `async with`.
+
+    Without a `proxy` or a `transport` of its own, it talks HTTP/1.1 through `Http1Transport`
+    (`raycast_ai.transport`), which costs a fraction of httpx2's default transport per request;
+    `limits` sizes its pool.
+    """
 
     def __init__(
         self,
@@ -513,10 +518,19 @@ class AsyncRaycastClient(_Core):
         )
         self.sleep = sleep
         self._models_lock = anyio.Lock()
+        limits = limits or httpx2.Limits(max_connections=None, max_keepalive_connections=100)
+        if transport is None and proxy is None:
+            idle, expiry = limits.max_keepalive_connections, limits.keepalive_expiry
+            transport = Http1Transport(
+                ssl_context=_ssl_context(),
+                max_connections=limits.max_connections,
+                max_keepalive_connections=1 << 30 if idle is None else idle,
+                keepalive_expiry=KEEPALIVE_EXPIRY
+                if expiry is None
+                else min(expiry, KEEPALIVE_EXPIRY),
+            )
         self._http = httpx2.AsyncClient(
-            transport=transport,
-            **self._http_options(proxy),
-            limits=limits or httpx2.Limits(max_connections=None, max_keepalive_connections=100),
+            transport=transport, **self._http_options(proxy), limits=limits
         )
         self._chat = self._chat_url(self._http.base_url)
         # The chat stream skips httpx2's request and response objects when the transport can.

@@ -217,11 +217,17 @@ class Http1Transport(httpx2.AsyncBaseTransport):
     ) -> StreamedResponse:
         """POSTs `body` with `headers` (plus Host and Content-Length); returns once the response
         head has arrived. Close the response (`aclose`) to give the connection back."""
-        lines = [b"POST %s HTTP/1.1" % url.raw_path, b"Host: " + url.netloc]
-        for name, value in headers.items():
-            lines.append(_header_line(name.encode("ascii"), value.encode("ascii")))
-        lines.append(b"Content-Length: %d\r\n\r\n" % len(body))
-        payload = b"\r\n".join(lines) + body
+        fields = "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
+        # Each field brings one CR and one LF: any more would be a line break inside one.
+        if fields.count("\r") != len(headers) or fields.count("\n") != len(headers):
+            raise httpx2.LocalProtocolError("A header holds a line break.")
+        head = b"POST %s HTTP/1.1\r\nHost: %s\r\n%sContent-Length: %d\r\n\r\n" % (
+            url.raw_path,
+            url.netloc,
+            fields.encode("ascii"),
+            len(body),
+        )
+        payload = head + body
         conn = await self._send(_origin(url), payload, timeout.connect, timeout.read, timeout.pool)
         return StreamedResponse(conn.status, conn.headers, _Body(self, conn, timeout.read))
 
@@ -330,22 +336,25 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         conn.close()
         self._open.discard(conn)
 
-    def _finish(self, conn: _Connection) -> None:
-        """The response is over, read or not: keep the connection if it can serve another."""
+    def _finish(self, conn: _Connection) -> bool:
+        """The response is over, read or not: keep the connection if it can serve another.
+        False when it was closed instead."""
         self._release()
         conn.active = False
         if conn.reusable and self._idle_count < self._max_idle:
             conn.idle_since = time.monotonic()
             self._idle.setdefault(conn.origin, deque()).append(conn)
             self._idle_count += 1
-        else:
-            self._discard(conn)
+            return True
+        self._discard(conn)
+        return False
 
     async def aclose(self) -> None:
         for conn in list(self._open):
             self._discard(conn)
         self._idle.clear()
         self._idle_count = 0
+        await _closed()
 
 
 class _Body(httpx2.AsyncByteStream):
@@ -382,7 +391,14 @@ class _Body(httpx2.AsyncByteStream):
     async def aclose(self) -> None:
         if not self._done:
             self._done = True
-            self._transport._finish(self._conn)
+            if not self._transport._finish(self._conn):
+                await _closed()
+
+
+async def _closed() -> None:
+    """asyncio closes a socket on the loop's next turn: take it, so that when `aclose` returns
+    the server can already see the hang-up (as with httpx2's own transport)."""
+    await asyncio.sleep(0)
 
 
 class StreamedResponse:
