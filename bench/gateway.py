@@ -511,7 +511,7 @@ def parse_args() -> argparse.Namespace:
         "--compare", action="store_true", help="also run the concurrent streams direct"
     )
     parser.add_argument(
-        "--rounds", type=int, default=3, help="rounds per concurrency level (median reported)"
+        "--rounds", type=int, default=5, help="rounds per concurrency level (median reported)"
     )
     parser.add_argument("--skip", default="", help="comma separated: latency,events,concurrency")
     parser.add_argument(
