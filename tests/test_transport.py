@@ -340,6 +340,17 @@ async def test_only_http_and_https() -> None:
 TIMEOUT = httpx2.Timeout(5.0)
 
 
+@asynccontextmanager
+async def posting(handler: Handler) -> AsyncIterator[tuple[Http1Transport, httpx2.URL]]:
+    """A transport and the URL of a raw server that `handler` answers; closed afterwards."""
+    async with RawServer(handler).running() as base_url:
+        transport = Http1Transport()
+        try:
+            yield transport, httpx2.URL(base_url + "/")
+        finally:
+            await transport.aclose()
+
+
 async def test_post_sends_one_piece_with_host_and_length_and_reuses_the_connection() -> None:
     heads: list[bytes] = []
 
@@ -396,12 +407,10 @@ async def test_post_decompresses_what_httpx2_would(
             await writer.drain()
         await reader.read()
 
-    async with RawServer(answer).running() as base_url:
-        transport = Http1Transport()
-        response = await transport.post(httpx2.URL(base_url + "/"), {}, b"", TIMEOUT)
+    async with posting(answer) as (transport, url):
+        response = await transport.post(url, {}, b"", TIMEOUT)
         assert b"".join([chunk async for chunk in response.aiter_bytes()]) == text
         await response.aclose()
-        await transport.aclose()
 
 
 async def test_post_a_body_that_does_not_decompress_is_a_protocol_error() -> None:
@@ -410,13 +419,11 @@ async def test_post_a_body_that_does_not_decompress_is_a_protocol_error() -> Non
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ncontent-length: 4\r\n\r\nnope")
         await reader.read()
 
-    async with RawServer(answer).running() as base_url:
-        transport = Http1Transport()
-        response = await transport.post(httpx2.URL(base_url + "/"), {}, b"", TIMEOUT)
+    async with posting(answer) as (transport, url):
+        response = await transport.post(url, {}, b"", TIMEOUT)
         with pytest.raises(httpx2.RemoteProtocolError, match="does not decompress"):
             await response.aread()
         await response.aclose()
-        await transport.aclose()
 
 
 async def test_post_silence_in_the_body_is_a_read_timeout_and_a_header_break_is_refused() -> None:
@@ -425,9 +432,7 @@ async def test_post_silence_in_the_body_is_a_read_timeout_and_a_header_break_is_
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc")
         await reader.read()
 
-    async with RawServer(answer).running() as base_url:
-        transport = Http1Transport()
-        url = httpx2.URL(base_url + "/")
+    async with posting(answer) as (transport, url):
         response = await transport.post(url, {}, b"", httpx2.Timeout(5.0, read=0.2))
         chunks = response.aiter_bytes()
         assert await anext(chunks) == b"abc"
@@ -437,8 +442,7 @@ async def test_post_silence_in_the_body_is_a_read_timeout_and_a_header_break_is_
         for bad in ({"X-Evil": "a\r\nInjected: 1"}, {"X-A": "a\nb"}, {"X\rY": "1"}, {"X": "\r"}):
             with pytest.raises(httpx2.LocalProtocolError, match="line break"):
                 await transport.post(url, {"X-Fine": "1", **bad}, b"", TIMEOUT)
-        await transport.aclose()
-        assert transport.open_connections == 0
+    assert transport.open_connections == 0
 
 
 async def test_the_client_sends_what_httpx2_would_send(
@@ -480,3 +484,22 @@ async def test_the_client_sends_what_httpx2_would_send(
         k: v for k, v in slow if k not in changing
     }
     assert sorted(names) == sorted(name for name, _ in slow)
+
+
+async def test_the_async_clients_limits_size_its_pool(upstream_options: dict[str, Any]) -> None:
+    limits = httpx2.Limits(max_connections=1)
+    messages = [{"role": "user", "content": "hello @chunks:3"}]
+    async with AsyncRaycastClient(**upstream_options, limits=limits) as client:
+        first = await client.stream(messages)
+        await anext(aiter(first))  # the one connection is in use until this stream closes
+
+        async def second() -> str:
+            stream = await client.stream(messages)
+            async with stream:
+                return "".join([e.text async for e in stream if isinstance(e, TextDelta)])
+
+        waiting = asyncio.ensure_future(second())
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
+        await first.aclose()
+        assert await asyncio.wait_for(waiting, 5.0)

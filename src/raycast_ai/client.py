@@ -520,15 +520,7 @@ class AsyncRaycastClient(_Core):
         self._models_lock = anyio.Lock()
         limits = limits or httpx2.Limits(max_connections=None, max_keepalive_connections=100)
         if transport is None and proxy is None:
-            idle, expiry = limits.max_keepalive_connections, limits.keepalive_expiry
-            transport = Http1Transport(
-                ssl_context=_ssl_context(),
-                max_connections=limits.max_connections,
-                max_keepalive_connections=1 << 30 if idle is None else idle,
-                keepalive_expiry=KEEPALIVE_EXPIRY
-                if expiry is None
-                else min(expiry, KEEPALIVE_EXPIRY),
-            )
+            transport = _lean_transport(limits)
         self._http = httpx2.AsyncClient(
             transport=transport, **self._http_options(proxy), limits=limits
         )
@@ -723,6 +715,17 @@ async def _one_by_one(events: AsyncIterator[Event]) -> AsyncGenerator[list[Event
         aclose = getattr(events, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+def _lean_transport(limits: httpx2.Limits) -> Http1Transport:
+    idle, expiry = limits.max_keepalive_connections, limits.keepalive_expiry
+    return Http1Transport(
+        ssl_context=_ssl_context(),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=1 << 30 if idle is None else idle,
+        # Never longer than its own: a server's keep-alive is commonly 5 s.
+        keepalive_expiry=KEEPALIVE_EXPIRY if expiry is None else min(expiry, KEEPALIVE_EXPIRY),
+    )
 
 
 @functools.cache

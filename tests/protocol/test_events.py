@@ -838,29 +838,30 @@ sse_like = st.lists(
 ).map(b"".join)
 
 
+def outcome(
+    reads: Iterable[bytes], max_event_size: int = 1 << 20, signed: bool = True
+) -> tuple[list[Event], str | None, str]:
+    """The events, the error (class and message) and the partial text of a stream so read."""
+    parser = StreamParser(max_event_size=max_event_size, signed=signed)
+    events: list[Event] = []
+    try:
+        for read in reads:
+            events.extend(parser.feed(read))
+        parser.end()
+    except RaycastError as error:
+        return events, f"{type(error).__name__}: {error.message}", parser.partial_text
+    return events, None, parser.partial_text
+
+
 @settings(max_examples=300, deadline=None)
 @given(sse_like, st.booleans(), st.lists(st.integers(0, 300), max_size=6))
 def test_sse_like_bytes_raise_only_raycast_errors_however_split(
     data: bytes, signed: bool, cuts: list[int]
 ) -> None:
-    def run(reads: list[bytes]) -> tuple[list[Event], str | None]:
-        parser = StreamParser(signed=signed)
-        events: list[Event] = []
-        try:
-            for read in reads:
-                events.extend(parser.feed(read))
-            parser.end()
-        except RaycastError as error:
-            return events, type(error).__name__
-        return events, None
-
     points = sorted({c for c in cuts if c <= len(data)})
     bounds = [0, *points, len(data)]
-    whole_events, whole_error = run([data])
-    split_events, split_error = run([data[a:b] for a, b in pairwise(bounds)])
-    assert split_error == whole_error
-    if whole_error is None:
-        assert split_events == whole_events
+    split = [data[a:b] for a, b in pairwise(bounds)]
+    assert outcome(split, signed=signed) == outcome([data], signed=signed)
 
 
 @given(text=st.text(), ascii_only=st.booleans(), kind=st.sampled_from(["", "event: error\n"]))
@@ -916,18 +917,6 @@ text_events = st.builds(
     st.booleans(),
 )
 event_streams = st.lists(text_events | st.sampled_from(ODD_EVENTS), max_size=30).map(b"".join)
-
-
-def outcome(reads: Iterable[bytes], max_event_size: int) -> tuple[list[Event], str | None, str]:
-    parser = StreamParser(max_event_size=max_event_size)
-    events: list[Event] = []
-    try:
-        for read in reads:
-            events.extend(parser.feed(read))
-        parser.end()
-    except RaycastError as error:
-        return events, f"{type(error).__name__}: {error.message}", parser.partial_text
-    return events, None, parser.partial_text
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+import httpx2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -26,7 +27,6 @@ from raycast_ai.protocol.catalog import Catalog
 from raycast_ai.protocol.completion import Collector
 from raycast_ai.protocol.errors import RaycastError
 from raycast_ai.protocol.events import Event, Notice
-from raycast_ai.transport import Http1Transport
 
 from .convert import ChunkEncoder, completion_body, completion_id, model_list, model_object
 from .disconnect import DisconnectMiddleware
@@ -78,12 +78,11 @@ def create_app(
             yield
             return
         # No retries here: OpenAI clients retry themselves, honouring the forwarded retry-after.
-        options: dict[str, Any] = {"max_retries": 0, **settings.client_options}
-        if "transport" not in options and "proxy" not in options:
-            options["transport"] = Http1Transport(
-                max_connections=settings.max_connections,
-                max_keepalive_connections=settings.max_keepalive_connections,
-            )
+        limits = httpx2.Limits(
+            max_connections=settings.max_connections,
+            max_keepalive_connections=settings.max_keepalive_connections,
+        )
+        options: dict[str, Any] = {"max_retries": 0, "limits": limits, **settings.client_options}
         async with AsyncRaycastClient(**options) as own:
             app.state.client = own
             try:

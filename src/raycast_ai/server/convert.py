@@ -132,7 +132,7 @@ class ChunkEncoder:
         return self._content + self._between.join(map(_quote, texts)) + self._tail
 
     def event(self, event: Event) -> str | None:
-        if isinstance(event, TextDelta):  # the hot path: two concatenations
+        if isinstance(event, TextDelta):
             return self._content + _quote(event.text) + self._tail
         if isinstance(event, ReasoningDelta):
             return self._reasoning + _quote(event.text) + self._tail
