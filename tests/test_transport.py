@@ -503,3 +503,14 @@ async def test_the_async_clients_limits_size_its_pool(upstream_options: dict[str
         assert not waiting.done()
         await first.aclose()
         assert await asyncio.wait_for(waiting, 5.0)
+
+
+@pytest.mark.parametrize("anyio_backend", ["trio"])
+async def test_under_trio_the_client_works_through_httpx2s_own_transport(
+    upstream_options: dict[str, Any],
+) -> None:
+    """The lean transport needs asyncio's loop; under another, it hands requests to httpx2's."""
+    async with AsyncRaycastClient(**upstream_options) as client:
+        first = await text(client, "under trio @chunks:30")
+        second = await text(client, "under trio, again @chunks:30")
+    assert first and second and first != second

@@ -33,6 +33,7 @@ from typing import cast
 
 import httptools
 import httpx2
+import sniffio
 
 log = logging.getLogger("raycast_ai.transport")
 
@@ -197,12 +198,16 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         self._expiry = keepalive_expiry
         self._slots = asyncio.Semaphore(max_connections) if max_connections else None
         self._open: set[_Connection] = set()
+        self._max_connections = max_connections
+        self._other: httpx2.AsyncHTTPTransport | None = None
 
     @property
     def open_connections(self) -> int:
         return sum(1 for c in self._open if c.open)
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if not _on_asyncio():
+            return await self._httpx2().handle_async_request(request)
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         payload = _head(request) + await request.aread()
         read = timeouts.get("read")
@@ -218,9 +223,15 @@ class Http1Transport(httpx2.AsyncBaseTransport):
 
     async def post(
         self, url: httpx2.URL, headers: Mapping[str, str], body: bytes, timeout: httpx2.Timeout
-    ) -> StreamedResponse:
+    ) -> StreamedResponse | httpx2.Response:
         """POSTs `body` with `headers` (plus Host and Content-Length); returns once the response
         head has arrived. Close the response (`aclose`) to give the connection back."""
+        if not _on_asyncio():
+            extensions = {"timeout": timeout.as_dict()}
+            request = httpx2.Request(
+                "POST", url, headers=headers, content=body, extensions=extensions
+            )
+            return await self._httpx2().handle_async_request(request)
         fields = "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
         # Each field brings one CR and one LF: any more would be a line break inside one.
         if fields.count("\r") != len(headers) or fields.count("\n") != len(headers):
@@ -353,12 +364,28 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         self._discard(conn)
         return False
 
+    def _httpx2(self) -> httpx2.AsyncHTTPTransport:
+        """httpx2's own transport, with the same limits: this one's protocols need asyncio's
+        loop, and the client may run under another (trio, through anyio)."""
+        if self._other is None:
+            limits = httpx2.Limits(
+                max_connections=self._max_connections,
+                max_keepalive_connections=self._max_idle,
+                keepalive_expiry=self._expiry,
+            )
+            self._other = httpx2.AsyncHTTPTransport(verify=self._ssl, limits=limits)
+        return self._other
+
     async def aclose(self) -> None:
-        for conn in list(self._open):
+        closing = list(self._open)
+        for conn in closing:
             self._discard(conn)
         self._idle.clear()
         self._idle_count = 0
-        await _closed()
+        if self._other is not None:
+            await self._other.aclose()
+        if closing:
+            await _closed()
 
 
 class _Body(httpx2.AsyncByteStream):
@@ -460,6 +487,13 @@ async def _decompressed(body: _Body, encodings: list[bytes]) -> AsyncIterator[by
     except zlib.error as exc:
         message = f"Raycast sent a body that does not decompress: {exc}"
         raise httpx2.RemoteProtocolError(message) from None
+
+
+def _on_asyncio() -> bool:
+    try:
+        return sniffio.current_async_library() == "asyncio"
+    except sniffio.AsyncLibraryNotFoundError:
+        return False
 
 
 def _origin(url: httpx2.URL) -> _Origin:
