@@ -9,9 +9,10 @@ HTTP/1.1 client on raw asyncio streams, so what is measured is the servers, not 
 Prints markdown tables: time to first content token and total time at concurrency 1, events
 per second from one long stream, and concurrent streams (`@chunks:5 @delay:0.02`) with
 completed, errors, p50/p99 latency (medians over the rounds) and the gateway's peak RSS;
-`--compare` runs each level direct too and adds the gateway ÷ direct ratio. Paths: `direct` is a raw socket
-to the emulator, `library` is `AsyncRaycastClient` in this process straight to the emulator (the
-gateway's upstream half, for attributing the cost), `gateway` is a raw socket to the gateway.
+`--compare` runs each level direct too and adds the gateway ÷ direct ratio. Paths: `direct` is a
+raw socket to the emulator, `library` is `AsyncRaycastClient` in this process straight to the
+emulator (the gateway's upstream half, for attributing the cost), `gateway` is a raw socket to
+the gateway.
 """
 
 from __future__ import annotations
