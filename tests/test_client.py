@@ -266,7 +266,7 @@ async def test_async_client_mirrors_sync(tmp_path: Path) -> None:
         waits.append(seconds)
 
     async with AsyncRaycastClient(
-        "tok",
+        token="tok",
         signing_secret=SECRET,
         base_url="http://raycast.test",
         home=tmp_path,
@@ -305,7 +305,7 @@ def test_requests_go_through_the_configured_proxy(
         thread.start()
         with (
             RaycastClient(
-                "tok",
+                token="tok",
                 base_url="http://raycast.test",
                 home=tmp_path,
                 proxy=f"{scheme}://127.0.0.1:{proxy.getsockname()[1]}",
@@ -334,7 +334,7 @@ async def test_the_async_client_goes_through_a_configured_proxy(tmp_path: Path) 
     async with (
         server,
         AsyncRaycastClient(
-            "tok",
+            token="tok",
             base_url="http://raycast.test",
             home=tmp_path,
             proxy=f"http://127.0.0.1:{port}",
@@ -357,7 +357,7 @@ def test_a_base_url_with_a_path_keeps_it(tmp_path: Path) -> None:
         return sse(ANSWER + FINISH)
 
     with RaycastClient(
-        "tok",
+        token="tok",
         base_url="https://relay.test/raycast",
         home=tmp_path,
         transport=httpx2.MockTransport(answer),
@@ -374,7 +374,7 @@ async def test_batches_hold_the_events_of_one_read_and_follow_the_events_taken(
     tmp_path: Path,
 ) -> None:
     async with AsyncRaycastClient(
-        "tok",
+        token="tok",
         base_url="http://raycast.test",
         home=tmp_path,
         transport=httpx2.MockTransport(Script(sse(ANSWER + FINISH))),
@@ -394,14 +394,14 @@ async def test_batches_hold_the_events_of_one_read_and_follow_the_events_taken(
 async def test_closing_a_stream_of_events_closes_its_source() -> None:
     closed: list[bool] = []
 
-    async def events() -> Any:
+    async def batches() -> Any:
         try:
-            yield TextDelta("a")
-            yield TextDelta("b")
+            yield [TextDelta("a")]
+            yield [TextDelta("b")]
         finally:
             closed.append(True)
 
-    stream = AsyncChatStream(ModelEntry("m", "m", "openai", "M"), events())
+    stream = AsyncChatStream.from_batches(ModelEntry("m", "m", "openai", "M"), batches())
     assert await anext(stream) == TextDelta("a")
     await stream.aclose()
     assert closed == [True]

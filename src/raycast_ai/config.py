@@ -11,7 +11,7 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,10 @@ ENV = {
     "signing_secret": "RAYCAST_SIGNING_SECRET",
     "device_id": "RAYCAST_DEVICE_ID",
     "base_url": "RAYCAST_BASE_URL",
+    "ca_bundle": "RAYCAST_CA_BUNDLE",
 }
+# Honoured after RAYCAST_CA_BUNDLE, as OpenSSL-based tools do.
+SSL_CERT_FILE_ENV = "SSL_CERT_FILE"
 
 
 def data_dir(home: str | os.PathLike[str] | None = None) -> Path:
@@ -50,20 +53,14 @@ class Settings:
     token: str | None = field(default=None, repr=False)
     signing_secret: str | None = field(default=None, repr=False)
     sources: Mapping[str, str] = field(default_factory=dict)
+    ca_bundle: str | None = None
 
     def with_device_id(self) -> Settings:
         """These settings with a device id, generating and keeping one on first use."""
         if self.device_id:
             return self
         device_id, source = ensure_device_id(self.home)
-        return Settings(
-            self.base_url,
-            self.home,
-            device_id,
-            self.token,
-            self.signing_secret,
-            {**self.sources, "device_id": source},
-        )
+        return replace(self, device_id=device_id, sources={**self.sources, "device_id": source})
 
 
 def load_settings(
@@ -73,7 +70,10 @@ def load_settings(
     device_id: str | None = None,
     base_url: str | None = None,
     home: str | os.PathLike[str] | None = None,
+    ca_bundle: str | None = None,
 ) -> Settings:
+    """`ca_bundle` (a PEM file of trusted CAs, for a TLS-inspecting proxy): argument, else
+    RAYCAST_CA_BUNDLE, else the stored file's, else SSL_CERT_FILE, else the default CAs."""
     folder = data_dir(home)
     stored = read_json(folder / CREDENTIALS_FILE)
     explicit = {
@@ -81,6 +81,7 @@ def load_settings(
         "signing_secret": signing_secret,
         "device_id": device_id,
         "base_url": base_url,
+        "ca_bundle": ca_bundle,
     }
     values: dict[str, str | None] = {}
     sources: dict[str, str] = {}
@@ -95,6 +96,9 @@ def load_settings(
             values[key], sources[key] = stored_value, f"file ({folder / CREDENTIALS_FILE})"
         else:
             values[key] = None
+    if not values["ca_bundle"] and os.environ.get(SSL_CERT_FILE_ENV):
+        values["ca_bundle"] = os.environ[SSL_CERT_FILE_ENV]
+        sources["ca_bundle"] = f"environment ({SSL_CERT_FILE_ENV})"
     url = (values["base_url"] or DEFAULT_BASE_URL).rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise InvalidRequestError(f"The base URL must start with http:// or https://, not {url!r}.")
@@ -105,6 +109,7 @@ def load_settings(
         token=values["token"],
         signing_secret=values["signing_secret"],
         sources=sources,
+        ca_bundle=values["ca_bundle"],
     )
 
 

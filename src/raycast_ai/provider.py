@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar
 
-from .client import AsyncRaycastClient, ChatKwargs, RaycastClient
+from .client import AsyncRaycastClient, RaycastClient
+from .client._core import CHAT_OPTIONS
 from .config import Settings, load_settings
 from .protocol.catalog import ALIASES
 from .protocol.errors import InvalidRequestError, MissingAuthError
@@ -13,7 +14,6 @@ from .protocol.events import TextDelta
 from .typing import AsyncResult, CreateResult, Messages
 
 _CLIENT_KWARGS = ("auth", "base_url", "signing_secret", "device_id", "timeout", "max_retries")
-_CHAT_KWARGS = frozenset(ChatKwargs.__annotations__) - {"timeout"}
 
 
 class Raycast:
@@ -64,8 +64,8 @@ class Raycast:
         return _async_pieces(client, model, messages, stream, chat)
 
 
-def _split(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any], ChatKwargs]:
-    unknown = set(kwargs) - set(_CLIENT_KWARGS) - _CHAT_KWARGS
+def _split(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any], dict[str, Any]]:
+    unknown = set(kwargs) - set(_CLIENT_KWARGS) - CHAT_OPTIONS
     if unknown:
         raise InvalidRequestError(
             f"Raycast.create_completion got unknown arguments: {', '.join(sorted(unknown))}."
@@ -84,12 +84,12 @@ def _split(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any], ChatKwargs
     client_kwargs: dict[str, Any] = {
         k: kwargs[k] for k in ("timeout", "max_retries") if k in kwargs
     }
-    chat: ChatKwargs = {k: v for k, v in kwargs.items() if k in _CHAT_KWARGS}  # type: ignore[assignment]
+    chat = {k: v for k, v in kwargs.items() if k in CHAT_OPTIONS}
     return settings, client_kwargs, chat
 
 
 def _pieces(
-    client: RaycastClient, model: str, messages: Messages, stream: bool, chat: ChatKwargs
+    client: RaycastClient, model: str, messages: Messages, stream: bool, chat: dict[str, Any]
 ) -> Iterator[str]:
     with client, client.stream(messages, model or None, **chat) as events:
         if stream:
@@ -101,9 +101,9 @@ def _pieces(
 
 
 async def _async_pieces(
-    client: AsyncRaycastClient, model: str, messages: Messages, stream: bool, chat: ChatKwargs
+    client: AsyncRaycastClient, model: str, messages: Messages, stream: bool, chat: dict[str, Any]
 ) -> AsyncIterator[str]:
-    async with client, await client.stream(messages, model or None, **chat) as events:
+    async with client, client.stream(messages, model or None, **chat) as events:
         if stream:
             async for event in events:
                 if type(event) is TextDelta:

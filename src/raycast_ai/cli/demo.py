@@ -61,7 +61,7 @@ def demo(prompt: str, model: str | None, delay: float, no_md: bool) -> None:
         tempfile.TemporaryDirectory(prefix="raycast-ai-demo-") as home,
         EmulatorServer(config) as server,
         RaycastClient(
-            EMULATOR_TOKEN,
+            token=EMULATOR_TOKEN,
             signing_secret=EMULATOR_SECRET,
             base_url=server.base_url,
             home=home,

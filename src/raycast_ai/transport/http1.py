@@ -5,15 +5,12 @@ and the body of a request in two writes, and walks a pool's connections on each 
 concurrent streams the async client spent about 2 ms of CPU per stream on it, and spends about
 0.25 ms on this one. This one does the wire part the way uvicorn does on the server side: one
 `asyncio.Protocol` per connection, `httptools` (llhttp) for the response, one write per request,
-a stack of idle kept-alive connections per origin.
+a stack of idle kept-alive connections per origin, each closed when its keep-alive expires.
 
-It is an httpx2 transport, and it also has `post()`, the chat stream's path: the request goes
-out from a header mapping and the answer comes back as a `StreamedResponse`, with none of
-httpx2's request and response objects (building and merging their headers cost as much as the
-rest of the request). It speaks what the client sends to Raycast: HTTP/1.1 requests with a
-fixed body over TCP or TLS, no proxy (a configured proxy keeps httpx2's own transport), no
-cookies. Responses stream with backpressure: reading from the socket pauses while a megabyte
-waits unread.
+It speaks what the client sends to Raycast: HTTP/1.1 requests with a fixed body over TCP or
+TLS, no proxy (a configured proxy takes `AsyncHttpxTransport`), no cookies. Under an event loop
+other than asyncio's (trio, through anyio) it hands requests to httpx2. Responses stream with
+backpressure: reading from the socket pauses while a megabyte waits unread.
 
 A request whose kept-alive connection turns out to be closed before any byte of an answer is
 sent once more on a new connection: that is the race of reusing a connection just as the server
@@ -24,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
@@ -35,13 +31,15 @@ import httptools
 import httpx2
 import sniffio
 
+from .base import AsyncResponse, Request
+from .httpx import AsyncHttpxTransport
+
 log = logging.getLogger("raycast_ai.transport")
 
 # Shorter than the common 5 s server keep-alive, so an idle connection is dropped by us before
 # the server closes it under a request that was just sent on it.
 KEEPALIVE_EXPIRY = 4.0
 HIGH_WATER = 1024 * 1024
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 _Origin = tuple[str, str, int]
 
 
@@ -56,7 +54,7 @@ class _Connection(asyncio.Protocol):
         self.loop = loop
         self.origin = origin
         self.transport: asyncio.Transport | None = None
-        self.idle_since = 0.0
+        self.expiry: asyncio.TimerHandle | None = None
         self.active = False
         self.reset()
 
@@ -143,6 +141,9 @@ class _Connection(asyncio.Protocol):
 
     def close(self) -> None:
         self.closed = True
+        if self.expiry is not None:
+            self.expiry.cancel()
+            self.expiry = None
         if self.transport is not None:
             self.transport.close()
 
@@ -178,10 +179,10 @@ def _expire(waiter: asyncio.Future[None]) -> None:
         waiter.set_exception(TimeoutError())
 
 
-class Http1Transport(httpx2.AsyncBaseTransport):
+class Http1Transport:
     """`max_connections` caps the connections open at once (None: no cap); a request waits up
     to its pool timeout for one. Up to `max_keepalive_connections` idle ones are kept, each for
-    `keepalive_expiry` seconds."""
+    `keepalive_expiry` seconds, then closed whether or not another request came."""
 
     def __init__(
         self,
@@ -199,51 +200,37 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         self._slots = asyncio.Semaphore(max_connections) if max_connections else None
         self._open: set[_Connection] = set()
         self._max_connections = max_connections
-        self._other: httpx2.AsyncHTTPTransport | None = None
+        self._other: AsyncHttpxTransport | None = None
 
     @property
     def open_connections(self) -> int:
         return sum(1 for c in self._open if c.open)
 
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        if not _on_asyncio():
-            return await self._httpx2().handle_async_request(request)
-        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
-        payload = _head(request) + await request.aread()
-        read = timeouts.get("read")
-        conn = await self._send(
-            _origin(request.url), payload, timeouts.get("connect"), read, timeouts.get("pool")
-        )
-        return httpx2.Response(
-            conn.status,
-            headers=conn.headers,
-            stream=_Body(self, conn, read),
-            extensions={"http_version": b"HTTP/1.1"},
-        )
+    @property
+    def idle_connections(self) -> int:
+        return self._idle_count
 
-    async def post(
-        self, url: httpx2.URL, headers: Mapping[str, str], body: bytes, timeout: httpx2.Timeout
-    ) -> StreamedResponse | httpx2.Response:
-        """POSTs `body` with `headers` (plus Host and Content-Length); returns once the response
-        head has arrived. Close the response (`aclose`) to give the connection back."""
+    async def send(self, request: Request) -> AsyncResponse:
+        """Sends `request` (plus Host and, with a body, Content-Length); returns once the
+        response head has arrived. Close the response (`aclose`) to give the connection back."""
         if not _on_asyncio():
-            extensions = {"timeout": timeout.as_dict()}
-            request = httpx2.Request(
-                "POST", url, headers=headers, content=body, extensions=extensions
-            )
-            return await self._httpx2().handle_async_request(request)
+            return await self._httpx2().send(request)
+        url, body, timeout = request.url, request.body, request.timeout
+        headers = request.headers
         fields = "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
         # Each field brings one CR and one LF: any more would be a line break inside one.
         if fields.count("\r") != len(headers) or fields.count("\n") != len(headers):
             raise httpx2.LocalProtocolError("A header holds a line break.")
-        head = b"POST %s HTTP/1.1\r\nHost: %s\r\n%sContent-Length: %d\r\n\r\n" % (
-            url.raw_path,
-            url.netloc,
+        length = b"Content-Length: %d\r\n" % len(body) if body or request.method != "GET" else b""
+        head = b"%s %s HTTP/1.1\r\nHost: %s\r\n%s%s\r\n" % (
+            request.method.encode("ascii"),
+            url.target.encode("ascii"),
+            url.netloc.encode("idna"),
             fields.encode("ascii"),
-            len(body),
+            length,
         )
-        payload = head + body
-        conn = await self._send(_origin(url), payload, timeout.connect, timeout.read, timeout.pool)
+        origin = (url.scheme, url.host, url.port)
+        conn = await self._send(origin, head + body, timeout.connect, timeout.read, timeout.pool)
         return StreamedResponse(conn.status, conn.headers, _Body(self, conn, timeout.read))
 
     async def _send(
@@ -292,11 +279,13 @@ class Http1Transport(httpx2.AsyncBaseTransport):
 
     def _checkout(self, origin: _Origin) -> _Connection | None:
         idle = self._idle.get(origin)
-        now = time.monotonic()
         while idle:
             conn = idle.pop()
             self._idle_count -= 1
-            if now - conn.idle_since < self._expiry and conn.open:
+            if conn.expiry is not None:
+                conn.expiry.cancel()
+                conn.expiry = None
+            if conn.open:
                 conn.reset()
                 return conn
             self._discard(conn)
@@ -356,24 +345,35 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         False when it was closed instead."""
         self._release()
         conn.active = False
-        if conn.reusable and self._idle_count < self._max_idle:
-            conn.idle_since = time.monotonic()
+        if conn.reusable and self._idle_count < self._max_idle and self._expiry > 0:
             self._idle.setdefault(conn.origin, deque()).append(conn)
             self._idle_count += 1
+            conn.expiry = conn.loop.call_later(self._expiry, self._expire, conn)
             return True
         self._discard(conn)
         return False
 
-    def _httpx2(self) -> httpx2.AsyncHTTPTransport:
-        """httpx2's own transport, with the same limits: this one's protocols need asyncio's
-        loop, and the client may run under another (trio, through anyio)."""
+    def _expire(self, conn: _Connection) -> None:
+        """An idle connection's keep-alive is over: close it, reused or not."""
+        conn.expiry = None
+        idle = self._idle.get(conn.origin)
+        if idle is not None and conn in idle:
+            idle.remove(conn)
+            self._idle_count -= 1
+            if not idle:
+                del self._idle[conn.origin]
+        self._discard(conn)
+
+    def _httpx2(self) -> AsyncHttpxTransport:
+        """httpx2, with the same limits: this one's protocols need asyncio's loop, and the
+        client may run under another (trio, through anyio)."""
         if self._other is None:
             limits = httpx2.Limits(
                 max_connections=self._max_connections,
                 max_keepalive_connections=self._max_idle,
                 keepalive_expiry=self._expiry,
             )
-            self._other = httpx2.AsyncHTTPTransport(verify=self._ssl, limits=limits)
+            self._other = AsyncHttpxTransport(verify=self._ssl, limits=limits)
         return self._other
 
     async def aclose(self) -> None:
@@ -388,7 +388,7 @@ class Http1Transport(httpx2.AsyncBaseTransport):
             await _closed()
 
 
-class _Body(httpx2.AsyncByteStream):
+class _Body:
     __slots__ = ("_conn", "_done", "_timeout", "_transport")
 
     def __init__(self, transport: Http1Transport, conn: _Connection, timeout: float | None):
@@ -494,23 +494,3 @@ def _on_asyncio() -> bool:
         return sniffio.current_async_library() == "asyncio"
     except sniffio.AsyncLibraryNotFoundError:
         return False
-
-
-def _origin(url: httpx2.URL) -> _Origin:
-    scheme = url.scheme
-    if scheme not in _DEFAULT_PORTS:
-        raise httpx2.UnsupportedProtocol(f"Unsupported URL scheme {scheme!r} for Raycast.")
-    return scheme, url.host, url.port or _DEFAULT_PORTS[scheme]
-
-
-def _head(request: httpx2.Request) -> bytes:
-    lines = [b"%s %s HTTP/1.1" % (request.method.encode(), request.url.raw_path)]
-    lines.extend(_header_line(name, value) for name, value in request.headers.raw)
-    lines.append(b"\r\n")
-    return b"\r\n".join(lines)
-
-
-def _header_line(name: bytes, value: bytes) -> bytes:
-    if b"\n" in value or b"\r" in value or b"\n" in name or b"\r" in name:
-        raise httpx2.LocalProtocolError("A header holds a line break.")
-    return name + b": " + value

@@ -8,21 +8,107 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from raycast_ai.protocol.errors import (
-    APIStatusError,
-    AuthenticationError,
-    ModelNotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    UpstreamError,
-)
-from raycast_ai.protocol.retry import (
+from raycast_ai.protocol.attempt import (
     RETRYABLE_STATUSES,
+    Failure,
+    GiveUp,
+    Retry,
     RetryPolicy,
     error_for_status,
     parse_retry_after,
+    status_failure,
     upstream_message,
 )
+from raycast_ai.protocol.errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    IncompleteStreamError,
+    InvalidRequestError,
+    ModelNotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RaycastError,
+    StreamDecodeError,
+    UpstreamError,
+)
+
+# --- the decision, as a table -------------------------------------------------------------------
+
+BUSY = UpstreamError("busy", status_code=503)
+LIMITED = RateLimitError("slow down", retry_after=2.0)
+DOWN = APIConnectionError("refused")
+LATE = APITimeoutError("late")
+CREDITS = RateLimitError("no credits", type="credits_error")  # inside a 200 stream
+
+
+@pytest.mark.parametrize(
+    ("attempt", "failure", "delivered", "elapsed", "expected"),
+    [
+        # what fails, before any event reached the caller
+        (0, Failure(DOWN), False, 0.0, Retry(0.5)),
+        (0, Failure(LATE), False, 0.0, Retry(0.5)),
+        (1, Failure(DOWN), False, 0.5, Retry(1.0)),
+        (2, Failure(DOWN), False, 1.5, GiveUp(DOWN)),  # out of retries
+        (0, Failure(BUSY, 503), False, 0.0, Retry(0.5)),
+        (0, Failure(BUSY, 502), False, 0.0, Retry(0.5)),
+        (0, Failure(BUSY, 503, 3.0), False, 0.0, Retry(3.0)),  # Retry-After wins
+        (0, Failure(LIMITED, 429, 2.0), False, 0.0, Retry(2.0)),
+        (0, Failure(LIMITED, 429, 121.0), False, 0.0, GiveUp(LIMITED)),  # would look like a hang
+        (0, Failure(UpstreamError("bad", status_code=400), 400), False, 0.0, None),
+        (0, Failure(AuthenticationError("no"), 401), False, 0.0, None),
+        (0, Failure(PermissionDeniedError("no"), 403), False, 0.0, None),
+        (0, Failure(ModelNotFoundError("no"), 404), False, 0.0, None),
+        (0, Failure(UpstreamError("teapot", status_code=418), 418), False, 0.0, None),
+        # errors inside a 200 stream are answers, not accidents
+        (0, Failure(CREDITS), False, 0.0, GiveUp(CREDITS)),
+        (0, Failure(UpstreamError("context", type="context_error")), False, 0.0, None),
+        (0, Failure(StreamDecodeError("garbage")), False, 0.0, None),
+        (0, Failure(InvalidRequestError("bad option")), False, 0.0, None),
+        # once an event was delivered, nothing is sent again
+        (0, Failure(DOWN), True, 0.0, GiveUp(DOWN)),
+        (0, Failure(IncompleteStreamError("cut")), True, 0.0, None),
+        (0, Failure(BUSY, 503), True, 0.0, GiveUp(BUSY)),
+    ],
+)
+def test_the_retry_decision(
+    attempt: int,
+    failure: Failure,
+    delivered: bool,
+    elapsed: float,
+    expected: Retry | GiveUp | None,
+) -> None:
+    decision = RetryPolicy().decide(attempt, failure, delivered=delivered, elapsed=elapsed)
+    assert decision == (expected or GiveUp(failure.error))
+
+
+def test_the_time_budget_gives_up_before_a_wait_would_pass_it() -> None:
+    policy = RetryPolicy(max_retries=10, budget=10.0, jitter=0.0)
+    assert policy.decide(3, Failure(DOWN), elapsed=5.0) == Retry(4.0)
+    assert policy.decide(3, Failure(DOWN), elapsed=6.5) == GiveUp(DOWN)
+    limited = Failure(LIMITED, 429, 9.0)
+    assert policy.decide(0, limited, elapsed=2.0) == GiveUp(LIMITED)
+
+
+def test_a_status_failure_carries_its_status_and_retry_after() -> None:
+    failure = status_failure(429, {"retry-after": "7"}, b'{"error":{"message":"slow"}}')
+    assert (failure.status, failure.retry_after) == (429, 7.0)
+    assert isinstance(failure.error, RateLimitError) and failure.error.retry_after == 7.0
+    assert failure.retryable
+    unavailable = status_failure(503, {"retry-after-ms": "250"}, b"")
+    assert unavailable.retry_after == 0.25 and unavailable.retryable
+    assert not status_failure(401, {}, b"").retryable
+
+
+def wait(
+    policy: RetryPolicy, attempt: int, retry_after: float | None, random: float
+) -> float | None:
+    """The wait `decide` gives a retryable HTTP failure, or None when it gives up."""
+    error: RaycastError = BUSY
+    decision = policy.decide(attempt, Failure(error, 503, retry_after), random=random)
+    return decision.delay if isinstance(decision, Retry) else None
+
 
 # --- delays -------------------------------------------------------------------------------------
 
@@ -30,25 +116,25 @@ from raycast_ai.protocol.retry import (
 def test_default_policy() -> None:
     policy = RetryPolicy()
     assert policy.max_retries == 2
-    assert policy.delay(0, None, 0.0) == 0.5
-    assert policy.delay(1, None, 0.0) == 1.0
-    assert policy.delay(2, None, 0.0) is None
+    assert wait(policy, 0, None, 0.0) == 0.5
+    assert wait(policy, 1, None, 0.0) == 1.0
+    assert wait(policy, 2, None, 0.0) is None
 
 
 def test_delays_grow_exponentially_then_cap() -> None:
     policy = RetryPolicy(max_retries=10, base_delay=0.5, max_delay=8.0, jitter=0.0)
-    delays = [policy.delay(attempt, None, 0.5) for attempt in range(10)]
+    delays = [wait(policy, attempt, None, 0.5) for attempt in range(10)]
     assert delays == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0]
-    assert policy.delay(10, None, 0.5) is None
+    assert wait(policy, 10, None, 0.5) is None
 
 
 def test_jitter_shortens_by_at_most_its_fraction() -> None:
     policy = RetryPolicy(max_retries=5, base_delay=1.0, jitter=0.25)
-    assert policy.delay(0, None, 0.0) == 1.0
-    assert policy.delay(0, None, 0.5) == pytest.approx(0.875)
+    assert wait(policy, 0, None, 0.0) == 1.0
+    assert wait(policy, 0, None, 0.5) == pytest.approx(0.875)
     almost_one = 0.9999999
-    assert policy.delay(0, None, almost_one) == pytest.approx(0.75, abs=1e-6)
-    assert policy.delay(3, None, almost_one) == pytest.approx(6.0, abs=1e-5)
+    assert wait(policy, 0, None, almost_one) == pytest.approx(0.75, abs=1e-6)
+    assert wait(policy, 3, None, almost_one) == pytest.approx(6.0, abs=1e-5)
 
 
 @settings(max_examples=200)
@@ -61,7 +147,7 @@ def test_jitter_shortens_by_at_most_its_fraction() -> None:
 )
 def test_jitter_bounds(attempt: int, random: float, base: float, cap: float, jitter: float) -> None:
     policy = RetryPolicy(max_retries=31, base_delay=base, max_delay=cap, jitter=jitter)
-    delay = policy.delay(attempt, None, random)
+    delay = wait(policy, attempt, None, random)
     assert delay is not None
     backoff = min(base * 2.0**attempt, cap)
     assert backoff * (1 - jitter) - 1e-9 <= delay <= backoff + 1e-9
@@ -70,33 +156,33 @@ def test_jitter_bounds(attempt: int, random: float, base: float, cap: float, jit
 
 def test_no_retries_at_all() -> None:
     policy = RetryPolicy(max_retries=0)
-    assert policy.delay(0, None, 0.0) is None
-    assert policy.delay(0, 1.0, 0.0) is None
+    assert wait(policy, 0, None, 0.0) is None
+    assert wait(policy, 0, 1.0, 0.0) is None
 
 
 def test_retry_after_is_honoured_exactly() -> None:
     policy = RetryPolicy()
-    assert policy.delay(0, 3.0, 0.9) == 3.0
-    assert policy.delay(1, 0.25, 0.0) == 0.25
-    assert policy.delay(0, 60.0, 0.5) == 60.0  # longer than max_delay, still honoured
+    assert wait(policy, 0, 3.0, 0.9) == 3.0
+    assert wait(policy, 1, 0.25, 0.0) == 0.25
+    assert wait(policy, 0, 60.0, 0.5) == 60.0  # longer than max_delay, still honoured
 
 
 def test_retry_after_at_the_limit_is_honoured() -> None:
-    assert RetryPolicy().delay(0, 120.0, 0.0) == 120.0
+    assert wait(RetryPolicy(), 0, 120.0, 0.0) == 120.0
 
 
 def test_retry_after_over_the_limit_gives_up() -> None:
-    assert RetryPolicy().delay(0, 120.5, 0.0) is None
-    assert RetryPolicy(max_retry_after=5.0).delay(0, 6.0, 0.0) is None
+    assert wait(RetryPolicy(), 0, 120.5, 0.0) is None
+    assert wait(RetryPolicy(max_retry_after=5.0), 0, 6.0, 0.0) is None
 
 
 def test_retry_after_zero_or_negative_means_now() -> None:
-    assert RetryPolicy().delay(0, 0.0, 0.5) == 0.0
-    assert RetryPolicy().delay(0, -4.0, 0.5) == 0.0
+    assert wait(RetryPolicy(), 0, 0.0, 0.5) == 0.0
+    assert wait(RetryPolicy(), 0, -4.0, 0.5) == 0.0
 
 
 def test_retry_after_does_not_extend_the_number_of_retries() -> None:
-    assert RetryPolicy(max_retries=1).delay(1, 1.0, 0.0) is None
+    assert wait(RetryPolicy(max_retries=1), 1, 1.0, 0.0) is None
 
 
 def test_retryable_statuses() -> None:
@@ -170,7 +256,7 @@ def test_parse_retry_after_never_crashes_and_gives_a_usable_delay(value: str, ms
     for headers in ({"retry-after": value}, {"retry-after-ms": ms, "retry-after": value}):
         seconds = parse_retry_after(headers)
         if seconds is not None:
-            delay = RetryPolicy().delay(0, seconds, 0.5)
+            delay = wait(RetryPolicy(), 0, seconds, 0.5)
             assert delay is None or 0.0 <= delay <= 120.0
 
 

@@ -1,6 +1,15 @@
-"""When to retry a request and how long to wait, and what an HTTP error status means.
+"""Whether to try a request again and how long to wait first, as a pure decision; and what an
+HTTP error status means.
 
-Only decisions live here; the sync and async shells do the reading and the sleeping.
+The shells (the sync and async clients) do the sending and the sleeping. After each failed
+attempt they ask `RetryPolicy.decide` with everything that matters, and do what it says:
+
+    failure                                   decision
+    connection failed, timed out, or broke    retry, unless any event was delivered
+    HTTP 408, 429, 500, 502, 503, 504         retry, after Retry-After when it is given
+    any other status, an error in the stream  give up
+    out of retries, or of the time budget     give up
+    Retry-After longer than max_retry_after   give up (waiting would look like a hang)
 """
 
 from __future__ import annotations
@@ -13,11 +22,13 @@ from email.utils import parsedate_to_datetime
 from math import isfinite
 
 from .errors import (
+    APIConnectionError,
     APIStatusError,
     AuthenticationError,
     ModelNotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    RaycastError,
     UpstreamError,
 )
 
@@ -25,25 +36,72 @@ RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
 @dataclass(frozen=True, slots=True)
+class Retry:
+    delay: float
+
+
+@dataclass(frozen=True, slots=True)
+class GiveUp:
+    error: RaycastError
+
+
+Decision = Retry | GiveUp
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One failed attempt: its error, and the HTTP status and Retry-After when the failure was
+    an HTTP answer (None for a connection failure or an error inside a 200 stream)."""
+
+    error: RaycastError
+    status: int | None = None
+    retry_after: float | None = None
+
+    @property
+    def retryable(self) -> bool:
+        if self.status is not None:
+            return self.status in RETRYABLE_STATUSES
+        return isinstance(self.error, APIConnectionError)
+
+
+@dataclass(frozen=True, slots=True)
 class RetryPolicy:
+    """`budget` caps the seconds from the first attempt to the start of the last (None: none)."""
+
     max_retries: int = 2
     base_delay: float = 0.5
     max_delay: float = 8.0
     jitter: float = 0.25
     max_retry_after: float = 120.0
+    budget: float | None = None
 
-    def delay(self, attempt: int, retry_after: float | None, random: float) -> float | None:
-        """Seconds to wait before retry number `attempt` (0-based), or None to give up.
+    def decide(
+        self,
+        attempt: int,
+        failure: Failure,
+        *,
+        delivered: bool = False,
+        elapsed: float = 0.0,
+        random: float = 0.0,
+    ) -> Decision:
+        """What to do after attempt number `attempt` (0-based) failed with `failure`.
 
-        `random` is in [0, 1); a server's Retry-After wins unless it is over `max_retry_after`,
-        in which case waiting would look like a hang and the error is raised instead.
+        `delivered`: some event of this answer already reached the caller, who cannot take it
+        back, so the request is never sent again. `elapsed`: seconds since the first attempt
+        began. `random` in [0, 1) spreads the backoff of clients that failed together.
         """
-        if attempt >= self.max_retries:
-            return None
-        if retry_after is not None:
-            return None if retry_after > self.max_retry_after else max(retry_after, 0.0)
-        backoff: float = min(self.base_delay * 2.0**attempt, self.max_delay)
-        return backoff * (1 - self.jitter * random)
+        give_up = GiveUp(failure.error)
+        if delivered or not failure.retryable or attempt >= self.max_retries:
+            return give_up
+        if failure.retry_after is not None:
+            if failure.retry_after > self.max_retry_after:
+                return give_up
+            delay = max(failure.retry_after, 0.0)
+        else:
+            delay = min(self.base_delay * 2.0**attempt, self.max_delay) * (1 - self.jitter * random)
+        if self.budget is not None and elapsed + delay > self.budget:
+            return give_up
+        return Retry(delay)
 
 
 def _number(text: str | None) -> float | None:
@@ -90,6 +148,12 @@ def upstream_message(body: bytes) -> str:
         elif isinstance(error, str):
             return error
     return text[:300]
+
+
+def status_failure(status: int, headers: Mapping[str, str], body: bytes) -> Failure:
+    """The failure of an HTTP error answer; `headers` with lower-case names."""
+    retry_after = parse_retry_after(headers)
+    return Failure(error_for_status(status, body, retry_after), status, retry_after)
 
 
 def error_for_status(status: int, body: bytes, retry_after: float | None = None) -> APIStatusError:
