@@ -30,15 +30,15 @@ class ScriptedClient:
     async def models(self, *, refresh: bool = False) -> Catalog:
         return Catalog((ENTRY,))
 
-    async def stream(self, messages: Any, model: Any = None, **kwargs: Any) -> AsyncChatStream:
-        async def events() -> AsyncIterator[Event]:
+    def stream(self, messages: Any, model: Any = None, **kwargs: Any) -> AsyncChatStream:
+        async def batches() -> AsyncIterator[list[Event]]:
             try:
                 for event in self.events:
-                    yield event
+                    yield [event]
             finally:
                 self.closed += 1
 
-        return AsyncChatStream(ENTRY, events())
+        return AsyncChatStream.from_batches(ENTRY, batches())
 
 
 async def post(events: Sequence[Event], *, stream: bool = True) -> httpx2.Response:

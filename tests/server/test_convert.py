@@ -9,6 +9,17 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from raycast_ai.dialects.errors import ErrorInfo
+from raycast_ai.dialects.openai_chat import (
+    DONE,
+    PING,
+    ChunkEncoder,
+    completion_body,
+    finish_reason,
+    model_list,
+    model_object,
+    usage_dict,
+)
 from raycast_ai.protocol.catalog import ModelEntry
 from raycast_ai.protocol.completion import Completion, ToolCall
 from raycast_ai.protocol.events import (
@@ -20,17 +31,6 @@ from raycast_ai.protocol.events import (
     ToolCallDelta,
     Usage,
 )
-from raycast_ai.server.convert import (
-    DONE,
-    PING,
-    ChunkEncoder,
-    completion_body,
-    finish_reason,
-    model_list,
-    model_object,
-    usage_dict,
-)
-from raycast_ai.server.errors import ErrorInfo
 
 
 def frames(encoder: ChunkEncoder, events: list[Event]) -> list[str]:

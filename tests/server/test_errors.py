@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from raycast_ai.dialects.errors import error_info
+from raycast_ai.dialects.openai_chat import error_json
 from raycast_ai.protocol.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -20,7 +22,6 @@ from raycast_ai.protocol.errors import (
     StreamDecodeError,
     UpstreamError,
 )
-from raycast_ai.server.errors import error_info
 
 
 @pytest.mark.parametrize(
@@ -63,7 +64,7 @@ from raycast_ai.server.errors import error_info
 def test_mapping(error: RaycastError, status: int, type: str, code: str) -> None:
     info = error_info(error)
     assert (info.status, info.type, info.code) == (status, type, code)
-    body = json.loads(info.json())
+    body = json.loads(error_json(info))
     assert body == {
         "error": {"message": error.message, "type": type, "param": info.param, "code": code}
     }

@@ -10,10 +10,10 @@ import pytest
 from starlette.types import Message, Scope
 
 from raycast_ai.client import AsyncChatStream
+from raycast_ai.dialects.openai_chat import ChunkEncoder
 from raycast_ai.protocol.catalog import ModelEntry
 from raycast_ai.protocol.errors import IncompleteStreamError
 from raycast_ai.protocol.events import Event, Finish, TextDelta
-from raycast_ai.server.convert import ChunkEncoder
 from raycast_ai.server.disconnect import DisconnectMiddleware
 from raycast_ai.server.streaming import EventStreamResponse
 
@@ -33,20 +33,20 @@ class Upstream:
         self.closed = False
         self.delivered = 0
 
-    async def run(self) -> AsyncIterator[Event]:
+    async def run(self) -> AsyncIterator[list[Event]]:
         try:
             for event in self.events:
                 if self.gap:
                     await asyncio.sleep(self.gap)
                 self.delivered += 1
-                yield event
+                yield [event]
             if self.error is not None:
                 raise self.error
         finally:
             self.closed = True
 
     def stream(self) -> AsyncChatStream:
-        return AsyncChatStream(MODEL, self.run())
+        return AsyncChatStream.from_batches(MODEL, self.run())
 
 
 def response(upstream: Upstream) -> EventStreamResponse:

@@ -4,8 +4,9 @@ The two differ only in how they read bytes and sleep; what to send, what the byt
 whether to try again come from `protocol/` through `_core.Core`.
 """
 
-from ..protocol.request import ChatOptions
-from ..transport.base import Timeout
+from raycast_ai.protocol.request import ChatOptions
+from raycast_ai.transport.base import Timeout
+
 from ._async import AsyncChatStream, AsyncRaycastClient
 from ._catalog import DEFAULT_MODELS_TTL, MODELS_CACHE_FILE
 from ._core import TimeoutLike

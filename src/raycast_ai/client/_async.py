@@ -20,17 +20,18 @@ from typing import Any, Self, TypeVar
 import anyio
 import httpx2
 
-from ..config import Settings
-from ..protocol.attempt import GiveUp
-from ..protocol.catalog import Catalog, ModelEntry
-from ..protocol.completion import Collector, Completion
-from ..protocol.errors import RaycastError
-from ..protocol.events import Event
-from ..protocol.request import ChatOptions
-from ..transport.base import AsyncTransport
-from ..transport.http1 import KEEPALIVE_EXPIRY, Http1Transport
-from ..transport.httpx import AsyncHttpxTransport
-from ..transport.tls import ssl_context
+from raycast_ai.config import Settings
+from raycast_ai.protocol.attempt import GiveUp
+from raycast_ai.protocol.catalog import Catalog, ModelEntry
+from raycast_ai.protocol.completion import Collector, Completion
+from raycast_ai.protocol.errors import RaycastError
+from raycast_ai.protocol.events import Event
+from raycast_ai.protocol.request import ChatOptions
+from raycast_ai.transport.base import AsyncTransport
+from raycast_ai.transport.http1 import KEEPALIVE_EXPIRY, Http1Transport
+from raycast_ai.transport.httpx import AsyncHttpxTransport
+from raycast_ai.transport.tls import ssl_context
+
 from ._catalog import DEFAULT_MODELS_TTL
 from ._core import (
     TRANSPORT_ERRORS,

@@ -8,9 +8,9 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..config import read_json, write_json
-from ..protocol.catalog import Catalog
-from ..protocol.errors import ModelNotFoundError, RaycastError
+from raycast_ai.config import read_json, write_json
+from raycast_ai.protocol.catalog import Catalog
+from raycast_ai.protocol.errors import ModelNotFoundError, RaycastError
 
 log = logging.getLogger("raycast_ai")
 

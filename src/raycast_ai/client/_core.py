@@ -15,10 +15,10 @@ from typing import Any, NoReturn
 
 import httpx2
 
-from ..config import Settings, load_settings
-from ..protocol.attempt import Decision, Failure, GiveUp, RetryPolicy, status_failure
-from ..protocol.catalog import Catalog, ModelEntry
-from ..protocol.errors import (
+from raycast_ai.config import Settings, load_settings
+from raycast_ai.protocol.attempt import Decision, Failure, GiveUp, RetryPolicy, status_failure
+from raycast_ai.protocol.catalog import Catalog, ModelEntry
+from raycast_ai.protocol.errors import (
     APIConnectionError,
     APITimeoutError,
     IncompleteStreamError,
@@ -27,8 +27,8 @@ from ..protocol.errors import (
     RaycastError,
     StreamDecodeError,
 )
-from ..protocol.events import StreamParser
-from ..protocol.request import (
+from raycast_ai.protocol.events import StreamParser
+from raycast_ai.protocol.request import (
     CHAT_PATH,
     MODELS_PATH,
     ChatOptions,
@@ -37,7 +37,7 @@ from ..protocol.request import (
     chat_headers,
     models_headers,
 )
-from ..transport.base import URL, Request, Timeout
+from raycast_ai.transport.base import URL, Request, Timeout
 
 log = logging.getLogger("raycast_ai")
 
@@ -171,7 +171,9 @@ class Core:
             raise MissingAuthError()
         entry = catalog.resolve(model, self.aliases)
         request = build_chat_request(messages, entry, options)
-        return Prepared(entry, request, self.timeout if timeout is None else coerce_timeout(timeout))
+        return Prepared(
+            entry, request, self.timeout if timeout is None else coerce_timeout(timeout)
+        )
 
     def parser(self, prepared: Prepared) -> StreamParser:
         return StreamParser(signed=self.signed, local_tools=prepared.request.local_tools or None)

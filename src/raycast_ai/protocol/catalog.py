@@ -115,6 +115,24 @@ class Catalog:
             )
         return entry
 
+    def rerouted_to(self, notice: str, requested: ModelEntry) -> ModelEntry:
+        """The model a reroute notice says answered instead of `requested`: the one whose
+        name, id or provider model the text after "to" names (the longest that fits), else
+        the requested one. Raycast's wording is unpublished; the emulator's is "... rerouted
+        to GPT-4o mini."."""
+        text = notice.lower()
+        at = max(text.rfind(" to "), 0)
+        tail = text[at:]
+        found: tuple[int, ModelEntry] | None = None
+        for entry in self.models:
+            if entry is requested:
+                continue
+            for label in (entry.name, entry.id, entry.model):
+                label = label.lower()
+                if label and label in tail and (found is None or len(label) > found[0]):
+                    found = (len(label), entry)
+        return requested if found is None else found[1]
+
     def visible(self, *, premium: bool = True, deprecated: bool = False) -> Sequence[ModelEntry]:
         return [
             e

@@ -26,7 +26,7 @@ class Completion:
 
     @property
     def rerouted(self) -> Notice | None:
-        return next((n for n in self.notices if n.kind == "model_updated"), None)
+        return next((n for n in self.notices if n.rerouted), None)
 
 
 class Collector:

@@ -50,6 +50,11 @@ class Notice:
     kind: str
     message: str = ""
 
+    @property
+    def rerouted(self) -> bool:
+        """Raycast answered with another model than the one asked for (`message` says which)."""
+        return self.kind == "model_updated"
+
 
 @dataclass(frozen=True, slots=True)
 class Usage:

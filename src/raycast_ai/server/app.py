@@ -23,15 +23,22 @@ from starlette.routing import request_response
 
 from raycast_ai import __version__
 from raycast_ai.client import AsyncChatStream, AsyncRaycastClient
+from raycast_ai.dialects.errors import ErrorInfo, error_info, invalid_request
+from raycast_ai.dialects.openai_chat import (
+    ChunkEncoder,
+    completion_body,
+    completion_id,
+    error_json,
+    model_list,
+    model_object,
+)
+from raycast_ai.dialects.openai_wire import ChatCompletionRequest
 from raycast_ai.protocol.catalog import Catalog
 from raycast_ai.protocol.completion import Collector
 from raycast_ai.protocol.errors import RaycastError
 from raycast_ai.protocol.events import Event, Notice
 
-from .convert import ChunkEncoder, completion_body, completion_id, model_list, model_object
 from .disconnect import DisconnectMiddleware
-from .errors import ErrorInfo, error_info, invalid_request
-from .schemas import ChatCompletionRequest
 from .security import (
     APIKeyMiddleware,
     BodyLimitMiddleware,
@@ -125,7 +132,7 @@ def json_response(
 
 
 def error_response(info: ErrorInfo) -> Response:
-    return Response(info.json(), info.status, info.headers, media_type="application/json")
+    return Response(error_json(info), info.status, info.headers, media_type="application/json")
 
 
 def _client(app: FastAPI) -> AsyncRaycastClient:

@@ -12,7 +12,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import ErrorInfo
+from raycast_ai.dialects.errors import ErrorInfo
+from raycast_ai.dialects.openai_chat import error_json
 
 log = logging.getLogger("raycast_ai.server")
 
@@ -26,7 +27,7 @@ _EXPOSE_HEADERS = b"x-request-id, x-raycast-rerouted, retry-after, retry-after-m
 async def send_error(
     send: Send, info: ErrorInfo, extra: Iterable[tuple[bytes, bytes]] = ()
 ) -> None:
-    body = info.json()
+    body = error_json(info)
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),

@@ -17,11 +17,10 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from raycast_ai.client import AsyncChatStream
+from raycast_ai.dialects.errors import error_info
+from raycast_ai.dialects.openai_chat import ChunkEncoder
 from raycast_ai.protocol.errors import RaycastError
 from raycast_ai.protocol.events import Event, Notice
-
-from .convert import ChunkEncoder
-from .errors import error_info
 
 log = logging.getLogger("raycast_ai.server")
 

@@ -23,7 +23,7 @@ import asyncio
 import logging
 import zlib
 from collections import deque
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from ssl import SSLContext
 from typing import cast
 
@@ -139,13 +139,18 @@ class _Connection(asyncio.Protocol):
         self.close()
         self.wake()
 
-    def close(self) -> None:
+    def close(self, *, abort: bool = False) -> None:
         self.closed = True
         if self.expiry is not None:
             self.expiry.cancel()
             self.expiry = None
         if self.transport is not None:
-            self.transport.close()
+            # A TLS close waits for the peer's close_notify, which a pool being shut down (its
+            # loop perhaps about to end) has no reason to wait for.
+            if abort:
+                self.transport.abort()
+            else:
+                self.transport.close()
 
     def wake(self) -> None:
         waiter = self.waiter
@@ -379,7 +384,8 @@ class Http1Transport:
     async def aclose(self) -> None:
         closing = list(self._open)
         for conn in closing:
-            self._discard(conn)
+            conn.close(abort=True)
+        self._open.clear()
         self._idle.clear()
         self._idle_count = 0
         if self._other is not None:
@@ -458,7 +464,11 @@ class StreamedResponse:
         encodings = [e for e in encodings if e in _DECOMPRESS]
         if not encodings:
             return self._body.__aiter__()
-        return _decompressed(self._body, encodings)
+        return _decompressed(self, encodings)
+
+    def _broken(self) -> None:
+        """What came cannot be trusted: the connection is not given back to the pool."""
+        self._body._conn.keep_alive = False
 
     async def aread(self) -> bytes:
         return b"".join([chunk async for chunk in self.aiter_bytes()])
@@ -471,10 +481,10 @@ class StreamedResponse:
 _DECOMPRESS = {b"gzip": 16 + zlib.MAX_WBITS, b"deflate": zlib.MAX_WBITS}
 
 
-async def _decompressed(body: _Body, encodings: list[bytes]) -> AsyncIterator[bytes]:
+async def _decompressed(response: StreamedResponse, encodings: list[bytes]) -> AsyncIterator[bytes]:
     decoders = [zlib.decompressobj(_DECOMPRESS[e]) for e in reversed(encodings)]
     try:
-        async for chunk in body:
+        async for chunk in response._body:
             for decoder in decoders:
                 chunk = decoder.decompress(chunk)
             if chunk:
@@ -485,6 +495,7 @@ async def _decompressed(body: _Body, encodings: list[bytes]) -> AsyncIterator[by
         if tail:
             yield tail
     except zlib.error as exc:
+        response._broken()
         message = f"Raycast sent a body that does not decompress: {exc}"
         raise httpx2.RemoteProtocolError(message) from None
 

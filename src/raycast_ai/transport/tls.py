@@ -8,7 +8,7 @@ import ssl
 
 import httpx2
 
-from ..protocol.errors import InvalidRequestError
+from raycast_ai.protocol.errors import InvalidRequestError
 
 
 @functools.cache

@@ -1,4 +1,7 @@
-"""The one mapping from raycast-ai's error tree to OpenAI error bodies, statuses and headers.
+"""The one mapping from raycast-ai's error tree to HTTP statuses, error kinds and headers; each
+dialect writes an `ErrorInfo` in its own body shape.
+
+The kinds are OpenAI's error types, the gateway's first dialect; others translate them.
 
 error                                    status  type                   code
 InvalidRequestError                      400     invalid_request_error  invalid_request
@@ -19,10 +22,8 @@ APITimeoutError                          504     timeout_error          upstream
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
 from raycast_ai.protocol.errors import (
     APIConnectionError,
@@ -48,19 +49,6 @@ class ErrorInfo:
     code: str | None = None
     param: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
-
-    def body(self) -> dict[str, Any]:
-        return {
-            "error": {
-                "message": self.message,
-                "type": self.type,
-                "param": self.param,
-                "code": self.code,
-            }
-        }
-
-    def json(self) -> bytes:
-        return json.dumps(self.body(), separators=(",", ":")).encode()
 
 
 NO_RETRY = {"x-should-retry": "false"}

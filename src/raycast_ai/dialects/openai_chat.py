@@ -182,7 +182,22 @@ class ChunkEncoder:
     @staticmethod
     def error(info: ErrorInfo) -> str:
         """After a 200 is committed, an error travels as one `error` event, then [DONE]."""
-        return "data: " + _dumps(info.body()) + "\n\n" + DONE
+        return "data: " + _dumps(error_body(info)) + "\n\n" + DONE
+
+
+def error_body(info: ErrorInfo) -> dict[str, Any]:
+    return {
+        "error": {
+            "message": info.message,
+            "type": info.type,
+            "param": info.param,
+            "code": info.code,
+        }
+    }
+
+
+def error_json(info: ErrorInfo) -> bytes:
+    return json.dumps(error_body(info), separators=(",", ":")).encode()
 
 
 def completion_body(
