@@ -46,7 +46,7 @@ class InProcessGateway:
 @asynccontextmanager
 async def gateway_over_emulator(home: Path, emulator: Any) -> AsyncIterator[httpx2.AsyncClient]:
     async with AsyncRaycastClient(
-        EMULATOR_TOKEN,
+        token=EMULATOR_TOKEN,
         signing_secret=EMULATOR_SECRET,
         base_url="http://emulator",
         home=home,
