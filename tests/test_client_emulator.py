@@ -9,7 +9,7 @@ instant. The unit tests over scripted transports are in test_client.py.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,12 +84,6 @@ WEATHER_TOOL = {
 }
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer() as running:
-        yield running
-
-
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Nothing from the user's environment or data folder leaks in (or gets written)."""
@@ -105,12 +99,12 @@ def kind(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def make(
-    kind: str, server: EmulatorServer, tmp_path: Path, anyio_backend: str
+    kind: str, emulator: EmulatorServer, tmp_path: Path, anyio_backend: str
 ) -> AsyncIterator[MakeHarness]:
     made: list[Harness] = []
 
     def factory(**changes: Any) -> Harness:
-        harness = make_harness(kind, server, tmp_path / "home", **changes)
+        harness = make_harness(kind, emulator, tmp_path / "home", **changes)
         made.append(harness)
         return harness
 
@@ -144,7 +138,7 @@ async def failing(harness: Harness, prompt: str, model: str | None = None) -> At
 
 
 async def test_answer_is_exact_with_usage_and_stop(
-    make: MakeHarness, server: EmulatorServer, nonce: str
+    make: MakeHarness, emulator: EmulatorServer, nonce: str
 ) -> None:
     prompt = f"Hello there {nonce}"
     completion = await make().complete(user(prompt))
@@ -154,7 +148,7 @@ async def test_answer_is_exact_with_usage_and_stop(
     assert completion.usage == Usage(count_tokens(prompt), count_tokens(completion.text))
     assert completion.usage.input_tokens > 0 and completion.usage.output_tokens > 0
     assert (completion.reasoning, completion.tool_calls, completion.notices) == ("", (), ())
-    assert settled_outcomes(server, nonce) == ["completed"]
+    assert settled_outcomes(emulator, nonce) == ["completed"]
 
 
 async def test_stream_yields_each_piece_then_usage_and_finish(
@@ -180,7 +174,7 @@ async def test_stream_yields_each_piece_then_usage_and_finish(
 )
 async def test_body_names_catalog_model_and_provider_and_is_signed(
     make: MakeHarness,
-    server: EmulatorServer,
+    emulator: EmulatorServer,
     nonce: str,
     tmp_path: Path,
     name: str,
@@ -189,7 +183,7 @@ async def test_body_names_catalog_model_and_provider_and_is_signed(
 ) -> None:
     harness = make()
     await harness.complete(user(f"Sign this {nonce}"), name)
-    [record] = chat_requests(server, nonce)
+    [record] = chat_requests(emulator, nonce)
     body = record.json()
     assert (body["model"], body["provider"]) == (model, provider)
     assert body["messages"] == [{"author": "user", "content": {"text": f"Sign this {nonce}"}}]
@@ -207,24 +201,24 @@ async def test_body_names_catalog_model_and_provider_and_is_signed(
 
 
 async def test_models_come_from_the_emulator_and_are_cached_in_home(
-    make: MakeHarness, server: EmulatorServer, tmp_path: Path
+    make: MakeHarness, emulator: EmulatorServer, tmp_path: Path
 ) -> None:
     harness = make()
-    before = len(server.recorder.for_path(MODELS_PATH))
+    before = len(emulator.recorder.for_path(MODELS_PATH))
     catalog = await harness.models()
     assert catalog.get(DEFAULT_MODEL_ID) is not None
     assert catalog.default().id == DEFAULT_MODEL_ID
     assert len(catalog.models) == len(models_payload()["models"])
     cache = json.loads((tmp_path / "home" / "models-cache.json").read_text())
-    assert cache["base_url"] == server.base_url
+    assert cache["base_url"] == emulator.base_url
     assert await harness.models() is catalog  # cached: no second GET
-    assert len(server.recorder.for_path(MODELS_PATH)) == before + 1
+    assert len(emulator.recorder.for_path(MODELS_PATH)) == before + 1
     await harness.models(refresh=True)
-    assert len(server.recorder.for_path(MODELS_PATH)) == before + 2
+    assert len(emulator.recorder.for_path(MODELS_PATH)) == before + 2
 
 
 async def test_reasoning_model_streams_reasoning_first(
-    make: MakeHarness, server: EmulatorServer, nonce: str
+    make: MakeHarness, emulator: EmulatorServer, nonce: str
 ) -> None:
     prompt = f"Think about it {nonce}"
     model_id = "openai_o1-o3"
@@ -238,11 +232,11 @@ async def test_reasoning_model_streams_reasoning_first(
     assert completion.text == expected(prompt, model_id)
     assert completion.usage is not None
     assert completion.usage.output_tokens == count_tokens(reasoning) + count_tokens(completion.text)
-    assert chat_requests(server, nonce)[-1].json()["reasoning_effort"] == "medium"
+    assert chat_requests(emulator, nonce)[-1].json()["reasoning_effort"] == "medium"
 
 
 async def test_reasoning_effort_none_turns_reasoning_off(
-    make: MakeHarness, server: EmulatorServer, nonce: str
+    make: MakeHarness, emulator: EmulatorServer, nonce: str
 ) -> None:
     prompt = f"No thinking {nonce}"
     model_id = "anthropic-claude-opus-4-8"
@@ -251,7 +245,7 @@ async def test_reasoning_effort_none_turns_reasoning_off(
     assert thinking.reasoning == "".join(reasoning_chunks(prompt, model_id, 3))
     assert plain.reasoning == ""
     assert thinking.text == plain.text == expected(prompt, model_id)
-    efforts = [r.json()["reasoning_effort"] for r in chat_requests(server, nonce)]
+    efforts = [r.json()["reasoning_effort"] for r in chat_requests(emulator, nonce)]
     assert efforts == ["high", "none"]
 
 
@@ -270,7 +264,7 @@ async def test_gemini_upper_case_stop_is_normalised(make: MakeHarness, nonce: st
     "model_id", ["anthropic-claude-sonnet-4", "google-gemini-2.5-pro", DEFAULT_MODEL_ID]
 )
 async def test_tool_call_round_trip(
-    make: MakeHarness, server: EmulatorServer, nonce: str, model_id: str
+    make: MakeHarness, emulator: EmulatorServer, nonce: str, model_id: str
 ) -> None:
     harness = make()
     question = [{"role": "user", "content": f"What is the weather in Paris? @tool {nonce}"}]
@@ -290,7 +284,7 @@ async def test_tool_call_round_trip(
     assert call.id.startswith("toolu_") or model_id.startswith("google")
     assert isinstance(call.arguments, str)
     assert json.loads(call.arguments) == {"city": "Paris", "unit": "celsius", "days": 1}
-    offered = chat_requests(server, nonce)[-1].json()["tools"]
+    offered = chat_requests(emulator, nonce)[-1].json()["tools"]
     assert offered[0]["type"] == "local_tool"
     assert offered[0]["function"]["name"] == "get_weather"
 
@@ -317,7 +311,7 @@ async def test_tool_call_round_trip(
     assert answer.text == "".join(
         tool_reply_chunks("get_weather", result, model_id, DEFAULT_CHUNKS)
     )
-    sent = chat_requests(server, nonce)[-1].json()["messages"]
+    sent = chat_requests(emulator, nonce)[-1].json()["messages"]
     assert sent[-1] == {
         "author": "tool",
         "content": {"text": result},
@@ -334,74 +328,74 @@ async def test_tool_call_round_trip(
     [("401", AuthenticationError), ("403", PermissionDeniedError), ("404", ModelNotFoundError)],
 )
 async def test_client_error_statuses_are_typed_and_not_retried(
-    make: MakeHarness, server: EmulatorServer, nonce: str, fault: str, error: type[Exception]
+    make: MakeHarness, emulator: EmulatorServer, nonce: str, fault: str, error: type[Exception]
 ) -> None:
     harness = make(max_retries=3)
     attempt = await failing(harness, f"@fault:{fault} {nonce}")
     assert type(attempt.error) is error
     assert isinstance(attempt.error, error) and attempt.error.status_code == int(fault)
-    assert settled_outcomes(server, nonce) == [f"fault:{fault}"]
+    assert settled_outcomes(emulator, nonce) == [f"fault:{fault}"]
     assert harness.sleeps == []
 
 
 async def test_rate_limit_without_retries_carries_retry_after(
-    make: MakeHarness, server: EmulatorServer, nonce: str
+    make: MakeHarness, emulator: EmulatorServer, nonce: str
 ) -> None:
     harness = make(max_retries=0)
     attempt = await failing(harness, f"@fault:429 @retry-after:7 {nonce}")
     assert isinstance(attempt.error, RateLimitError)
     assert attempt.error.retry_after == 7.0
     assert attempt.error.status_code == 429
-    assert len(chat_requests(server, nonce)) == 1
+    assert len(chat_requests(emulator, nonce)) == 1
     assert harness.sleeps == []
 
 
 async def test_rate_limit_waits_retry_after_then_gives_up(
-    make: MakeHarness, server: EmulatorServer, nonce: str
+    make: MakeHarness, emulator: EmulatorServer, nonce: str
 ) -> None:
     harness = make(max_retries=2)
     attempt = await failing(harness, f"@fault:429 @retry-after:4 {nonce}")
     assert isinstance(attempt.error, RateLimitError) and attempt.error.retry_after == 4.0
     assert harness.sleeps == [4.0, 4.0]
-    assert len(chat_requests(server, nonce)) == 3
+    assert len(chat_requests(emulator, nonce)) == 3
 
 
 async def test_flaky_rate_limit_is_retried_after_retry_after(
-    make: MakeHarness, server: EmulatorServer, nonce: str
+    make: MakeHarness, emulator: EmulatorServer, nonce: str
 ) -> None:
     harness = make(max_retries=2)
     prompt = f"@fault:flaky-429 @retry-after:2 {nonce}"
     completion = await harness.complete(user(prompt))
     assert completion.text == expected(prompt)
     assert harness.sleeps == [2.0]
-    assert settled_outcomes(server, nonce) == ["fault:flaky-429", "completed"]
-    first, second = chat_requests(server, nonce)
+    assert settled_outcomes(emulator, nonce) == ["fault:flaky-429", "completed"]
+    first, second = chat_requests(emulator, nonce)
     assert first.body == second.body  # the same message is sent again
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
 async def test_server_errors_are_retried_then_typed(
-    make: MakeHarness, server: EmulatorServer, nonce: str, status: int
+    make: MakeHarness, emulator: EmulatorServer, nonce: str, status: int
 ) -> None:
     harness = make(max_retries=2)
     attempt = await failing(harness, f"@fault:{status} {nonce}")
     assert type(attempt.error) is UpstreamError
     assert attempt.error.status_code == status
     assert f"HTTP {status}" in str(attempt.error)
-    assert settled_outcomes(server, nonce) == [f"fault:{status}"] * 3  # max_retries + 1
+    assert settled_outcomes(emulator, nonce) == [f"fault:{status}"] * 3  # max_retries + 1
     assert len(harness.sleeps) == 2 and 0 < harness.sleeps[0] < harness.sleeps[1]
 
 
 @pytest.mark.parametrize("fault", ["flaky-503", "flaky-reset"])
 async def test_flaky_failures_are_retried_to_success(
-    make: MakeHarness, server: EmulatorServer, nonce: str, fault: str
+    make: MakeHarness, emulator: EmulatorServer, nonce: str, fault: str
 ) -> None:
     harness = make(max_retries=2)
     prompt = f"@fault:{fault} {nonce}"
     completion = await harness.complete(user(prompt))
     assert completion.text == expected(prompt)
     assert completion.finish_reason == "stop"
-    assert settled_outcomes(server, nonce) == [f"fault:{fault}", "completed"]
+    assert settled_outcomes(emulator, nonce) == [f"fault:{fault}", "completed"]
     assert len(harness.sleeps) == 1
 
 
@@ -409,19 +403,19 @@ async def test_flaky_failures_are_retried_to_success(
 
 
 async def test_reset_before_any_byte_is_retried_then_a_connection_error(
-    make: MakeHarness, server: EmulatorServer, nonce: str
+    make: MakeHarness, emulator: EmulatorServer, nonce: str
 ) -> None:
     harness = make(max_retries=2)
     attempt = await failing(harness, f"@fault:reset-before {nonce}")
     assert type(attempt.error) is APIConnectionError
-    assert server.base_url in str(attempt.error)
+    assert emulator.base_url in str(attempt.error)
     assert attempt.events == []
-    assert settled_outcomes(server, nonce) == ["fault:reset-before"] * 3
+    assert settled_outcomes(emulator, nonce) == ["fault:reset-before"] * 3
     assert len(harness.sleeps) == 2
 
 
 async def test_reset_mid_stream_keeps_the_text_that_arrived(
-    make: MakeHarness, server: EmulatorServer, nonce: str
+    make: MakeHarness, emulator: EmulatorServer, nonce: str
 ) -> None:
     harness = make(max_retries=2)
     prompt = f"@fault:reset-mid {nonce}"
@@ -429,12 +423,12 @@ async def test_reset_mid_stream_keeps_the_text_that_arrived(
     assert type(attempt.error) is IncompleteStreamError
     assert attempt.error.partial_text == attempt.text == few(prompt)
     assert attempt.text
-    assert settled_outcomes(server, nonce) == ["fault:reset-mid"]  # text went out: never retried
+    assert settled_outcomes(emulator, nonce) == ["fault:reset-mid"]  # text went out: never retried
     assert harness.sleeps == []
 
 
 async def test_stall_mid_stream_times_out_at_the_read_timeout(
-    make: MakeHarness, server: EmulatorServer, nonce: str
+    make: MakeHarness, emulator: EmulatorServer, nonce: str
 ) -> None:
     harness = make(timeout=FAST_READ, max_retries=2)
     prompt = f"@fault:stall @stall:4 {nonce}"
@@ -442,46 +436,46 @@ async def test_stall_mid_stream_times_out_at_the_read_timeout(
     assert type(attempt.error) is APITimeoutError
     assert 0.4 < attempt.elapsed < 3.0
     assert attempt.text == answer_chunks(prompt, DEFAULT_MODEL_ID, DEFAULT_CHUNKS)[0]
-    assert len(chat_requests(server, nonce)) == 1
+    assert len(chat_requests(emulator, nonce)) == 1
     assert harness.sleeps == []
     # The client hung up; the emulator noticed instead of writing on for 4 seconds.
-    wait_for_outcome(server, nonce, "disconnected", 2.0)
+    wait_for_outcome(emulator, nonce, "disconnected", 2.0)
 
 
 async def test_stall_before_the_answer_is_retried_then_times_out(
-    make: MakeHarness, server: EmulatorServer, nonce: str
+    make: MakeHarness, emulator: EmulatorServer, nonce: str
 ) -> None:
     harness = make(timeout=FAST_READ, max_retries=1)
     attempt = await failing(harness, f"@fault:stall-before @stall:4 {nonce}")
     assert type(attempt.error) is APITimeoutError
     assert isinstance(attempt.error, APIConnectionError)
     assert 0.9 < attempt.elapsed < 3.0  # two attempts of one read timeout each
-    assert len(chat_requests(server, nonce)) == 2
+    assert len(chat_requests(emulator, nonce)) == 2
     assert len(harness.sleeps) == 1
     assert attempt.events == []
 
 
 async def test_truncated_stream_is_incomplete_with_partial_text(
-    make: MakeHarness, server: EmulatorServer, nonce: str
+    make: MakeHarness, emulator: EmulatorServer, nonce: str
 ) -> None:
     harness = make(max_retries=2)
     prompt = f"@fault:truncate {nonce}"
     attempt = await failing(harness, prompt)
     assert type(attempt.error) is IncompleteStreamError
     assert attempt.error.partial_text == attempt.text == few(prompt)
-    assert settled_outcomes(server, nonce) == ["fault:truncate"]
+    assert settled_outcomes(emulator, nonce) == ["fault:truncate"]
 
 
 @pytest.mark.parametrize("fault", ["malformed", "oversized"])
 async def test_undecodable_streams_are_decode_errors(
-    make: MakeHarness, server: EmulatorServer, nonce: str, fault: str
+    make: MakeHarness, emulator: EmulatorServer, nonce: str, fault: str
 ) -> None:
     harness = make(max_retries=2)
     prompt = f"@fault:{fault} {nonce}"
     attempt = await failing(harness, prompt)
     assert type(attempt.error) is StreamDecodeError
     assert isinstance(attempt.error, UpstreamError)
-    assert len(chat_requests(server, nonce)) == 1  # a corrupt stream is not retried
+    assert len(chat_requests(emulator, nonce)) == 1  # a corrupt stream is not retried
     assert harness.sleeps == []
     assert attempt.error.partial_text == few(prompt)
 
@@ -499,7 +493,7 @@ async def test_undecodable_streams_are_decode_errors(
 )
 async def test_in_stream_errors_are_typed(
     make: MakeHarness,
-    server: EmulatorServer,
+    emulator: EmulatorServer,
     nonce: str,
     fault: str,
     error: type[RaycastError],
@@ -513,7 +507,7 @@ async def test_in_stream_errors_are_typed(
     assert attempt.error.type == fault
     assert attempt.error.status_code == status
     assert says in str(attempt.error)
-    assert settled_outcomes(server, nonce) == [f"fault:{fault}"]
+    assert settled_outcomes(emulator, nonce) == [f"fault:{fault}"]
     assert harness.sleeps == []
 
 
@@ -534,72 +528,72 @@ async def test_model_updated_notice_marks_a_reroute_and_the_answer_completes(
 
 
 async def test_unknown_model_suggests_ids_and_sends_nothing(
-    make: MakeHarness, server: EmulatorServer, nonce: str
+    make: MakeHarness, emulator: EmulatorServer, nonce: str
 ) -> None:
     harness = make()
     await harness.complete(user("warm the catalog"))  # the catalog is not what is under test
-    chats_before = len(server.recorder.for_path(CHAT_PATH))
+    chats_before = len(emulator.recorder.for_path(CHAT_PATH))
     attempt = await failing(harness, f"hi {nonce}", "openai-gpt-4o-mimi")
     assert type(attempt.error) is ModelNotFoundError
     assert attempt.error.model == "openai-gpt-4o-mimi"
     assert "openai-gpt-4o-mini" in attempt.error.suggestions
     assert "openai-gpt-4o-mini" in str(attempt.error)
-    assert len(server.recorder.for_path(CHAT_PATH)) == chats_before
+    assert len(emulator.recorder.for_path(CHAT_PATH)) == chats_before
 
 
 async def test_unsigned_client_is_told_how_to_set_the_secret(
-    make: MakeHarness, server: EmulatorServer, nonce: str
+    make: MakeHarness, emulator: EmulatorServer, nonce: str
 ) -> None:
     harness = make(signing_secret=None, max_retries=2)
     assert not harness.client.signed
     attempt = await failing(harness, f"hi {nonce}")
     assert type(attempt.error) is AuthenticationError
     assert "RAYCAST_SIGNING_SECRET" in str(attempt.error)
-    [record] = chat_requests(server, nonce)
+    [record] = chat_requests(emulator, nonce)
     assert "x-raycast-signature-v2" not in record.headers
     assert record.outcome == "rejected:signature"
 
 
 async def test_wrong_token_is_an_authentication_error(
-    make: MakeHarness, server: EmulatorServer, nonce: str
+    make: MakeHarness, emulator: EmulatorServer, nonce: str
 ) -> None:
     harness = make(token="not-the-emulator-token", max_retries=2)
     attempt = await failing(harness, f"hi {nonce}")
     assert type(attempt.error) is AuthenticationError
     assert attempt.error.status_code == 401
     assert "not-the-emulator-token" not in str(attempt.error)
-    assert settled_outcomes(server, nonce) == ["rejected:token"]
+    assert settled_outcomes(emulator, nonce) == ["rejected:token"]
 
 
 async def test_wrong_signing_secret_is_a_typed_error_not_retried(
-    make: MakeHarness, server: EmulatorServer, nonce: str
+    make: MakeHarness, emulator: EmulatorServer, nonce: str
 ) -> None:
     harness = make(signing_secret="not-the-emulator-secret", max_retries=2)
     attempt = await failing(harness, f"hi {nonce}")
     assert isinstance(attempt.error, UpstreamError | AuthenticationError)
     assert "not-the-emulator-secret" not in str(attempt.error)
-    assert settled_outcomes(server, nonce) == ["rejected:signature"]
+    assert settled_outcomes(emulator, nonce) == ["rejected:signature"]
 
 
 # --- closing early ----------------------------------------------------------------------------
 
 
 async def test_breaking_out_early_disconnects_upstream(
-    make: MakeHarness, server: EmulatorServer, nonce: str
+    make: MakeHarness, emulator: EmulatorServer, nonce: str
 ) -> None:
     """Sync: break, then close the stream; async: break, then aclose()."""
     prompt = f"long answer @chunks:200 @delay:0.02 {nonce}"
     got = await make().read_then_close(user(prompt), 3)
     assert got == answer_chunks(prompt, DEFAULT_MODEL_ID, 200)[:3]
-    record = wait_for_outcome(server, nonce, "disconnected", 2.0)
+    record = wait_for_outcome(emulator, nonce, "disconnected", 2.0)
     assert record.outcome == "disconnected"  # not "completed": 200 x 0.02 s never went out
 
 
 @pytest.mark.parametrize("kind", ["sync"])  # an async generator is only closed by aclose()
 async def test_letting_go_of_a_sync_stream_disconnects_upstream(
-    make: MakeHarness, server: EmulatorServer, nonce: str
+    make: MakeHarness, emulator: EmulatorServer, nonce: str
 ) -> None:
     prompt = f"long answer @chunks:200 @delay:0.02 {nonce}"
     got = await make().read_then_close(user(prompt), 3, drop=True)
     assert got == answer_chunks(prompt, DEFAULT_MODEL_ID, 200)[:3]
-    wait_for_outcome(server, nonce, "disconnected", 2.0)
+    wait_for_outcome(emulator, nonce, "disconnected", 2.0)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,12 +40,6 @@ OTHER_DEVICE_ID = "cd" * 32
 CLOSED_PORT_URL = "http://127.0.0.1:9"  # discard: nothing listens there
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer() as running:
-        yield running
-
-
 @pytest.fixture
 def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """An empty data folder, and no Raycast variables from the user's environment."""
@@ -58,9 +51,9 @@ def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, home: Path, server: EmulatorServer) -> Path:
+def env(monkeypatch: pytest.MonkeyPatch, home: Path, emulator: EmulatorServer) -> Path:
     """The emulator configured through the environment, as a user would export it."""
-    monkeypatch.setenv("RAYCAST_BASE_URL", server.base_url)
+    monkeypatch.setenv("RAYCAST_BASE_URL", emulator.base_url)
     monkeypatch.setenv("RAYCAST_TOKEN", EMULATOR_TOKEN)
     monkeypatch.setenv("RAYCAST_SIGNING_SECRET", EMULATOR_SECRET)
     return home
@@ -71,17 +64,17 @@ def nonce() -> str:
     return new_nonce()
 
 
-def chat_count(server: EmulatorServer) -> int:
-    return len(server.recorder.for_path(CHAT_PATH))
+def chat_count(emulator: EmulatorServer) -> int:
+    return len(emulator.recorder.for_path(CHAT_PATH))
 
 
 # --- the seed's usage, unchanged --------------------------------------------------------------
 
 
 def test_seed_usage_example_streams_the_answer(
-    env: Path, server: EmulatorServer, capsys: pytest.CaptureFixture[str]
+    env: Path, emulator: EmulatorServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    before = chat_count(server)
+    before = chat_count(emulator)
     pieces = []
     for piece in Raycast.create_completion(
         model="gpt-3.5-turbo",
@@ -95,7 +88,7 @@ def test_seed_usage_example_streams_the_answer(
     assert pieces == expected  # one piece per streamed chunk, in order
     assert len(pieces) > 1
     assert capsys.readouterr().out == "".join(expected)
-    requests = server.recorder.for_path(CHAT_PATH)
+    requests = emulator.recorder.for_path(CHAT_PATH)
     assert len(requests) == before + 1
     body = requests[-1].json()
     assert (body["model"], body["provider"]) == ("gpt-4o-mini", "openai")
@@ -122,12 +115,12 @@ def test_stream_false_yields_one_piece_with_the_whole_answer(env: Path, nonce: s
 
 
 def test_empty_model_name_uses_the_default_model(
-    env: Path, server: EmulatorServer, nonce: str
+    env: Path, emulator: EmulatorServer, nonce: str
 ) -> None:
     prompt = f"Hello {nonce}"
     text = "".join(Raycast.create_completion("", user(prompt), stream=True))
     assert text == "".join(answer_chunks(prompt, Raycast.default_model, DEFAULT_CHUNKS))
-    assert chat_requests(server, nonce)[-1].json()["model"] == "gpt-4o-mini"
+    assert chat_requests(emulator, nonce)[-1].json()["model"] == "gpt-4o-mini"
 
 
 @pytest.mark.anyio
@@ -153,35 +146,35 @@ async def test_async_generator_without_stream_yields_one_piece(env: Path, nonce:
 
 
 def test_no_token_anywhere_fails_at_call_time_without_network(
-    home: Path, server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+    home: Path, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("RAYCAST_BASE_URL", server.base_url)  # reachable: nothing must go there
+    monkeypatch.setenv("RAYCAST_BASE_URL", emulator.base_url)  # reachable: nothing must go there
     monkeypatch.setenv("RAYCAST_SIGNING_SECRET", EMULATOR_SECRET)
-    before = len(server.recorder)
+    before = len(emulator.recorder)
     with pytest.raises(MissingAuthError) as info:
         Raycast.create_completion("gpt-3.5-turbo", user("Hello"), stream=True)  # not iterated
     assert isinstance(info.value, ValueError)
     assert "auth=" in str(info.value) and "RAYCAST_TOKEN" in str(info.value)
     with pytest.raises(MissingAuthError):
         Raycast.create_async_generator("gpt-3.5-turbo", user("Hello"))  # not iterated
-    assert len(server.recorder) == before
+    assert len(emulator.recorder) == before
     assert not home.exists() or list(home.iterdir()) == []
 
 
 def test_token_and_secret_stored_in_the_data_folder_are_used(
-    home: Path, server: EmulatorServer, monkeypatch: pytest.MonkeyPatch, nonce: str
+    home: Path, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch, nonce: str
 ) -> None:
     home.mkdir()
     credentials = {"token": EMULATOR_TOKEN, "signing_secret": EMULATOR_SECRET}
     (home / "credentials.json").write_text(json.dumps(credentials))
-    monkeypatch.setenv("RAYCAST_BASE_URL", server.base_url)
+    monkeypatch.setenv("RAYCAST_BASE_URL", emulator.base_url)
     prompt = f"Hello {nonce}"
     text = "".join(Raycast.create_completion("gpt-3.5-turbo", user(prompt), stream=True))
     assert text == "".join(answer_chunks(prompt, DEFAULT_MODEL_ID, DEFAULT_CHUNKS))
 
 
 def test_keyword_arguments_win_over_the_environment(
-    home: Path, server: EmulatorServer, monkeypatch: pytest.MonkeyPatch, nonce: str
+    home: Path, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch, nonce: str
 ) -> None:
     monkeypatch.setenv("RAYCAST_BASE_URL", CLOSED_PORT_URL)
     monkeypatch.setenv("RAYCAST_TOKEN", "a-wrong-token")
@@ -194,7 +187,7 @@ def test_keyword_arguments_win_over_the_environment(
             user(prompt),
             stream=True,
             auth=EMULATOR_TOKEN,
-            base_url=server.base_url,
+            base_url=emulator.base_url,
             signing_secret=EMULATOR_SECRET,
             device_id=DEVICE_ID,
             timeout=Timeout(connect=2.0, read=2.0),
@@ -203,7 +196,7 @@ def test_keyword_arguments_win_over_the_environment(
         )
     )
     assert "".join(pieces) == "".join(answer_chunks(prompt, DEFAULT_MODEL_ID, DEFAULT_CHUNKS))
-    [record] = chat_requests(server, nonce)
+    [record] = chat_requests(emulator, nonce)
     assert record.headers["x-raycast-deviceid"] == DEVICE_ID
     assert record.headers["authorization"] == f"Bearer {EMULATOR_TOKEN}"
     assert record.json()["temperature"] == 0.25
@@ -211,7 +204,7 @@ def test_keyword_arguments_win_over_the_environment(
 
 @pytest.mark.parametrize("timeout", [0.5, Timeout(connect=2.0, read=0.5)], ids=["float", "obj"])
 def test_timeout_keyword_bounds_a_stalled_stream(
-    env: Path, server: EmulatorServer, nonce: str, timeout: float | Timeout
+    env: Path, emulator: EmulatorServer, nonce: str, timeout: float | Timeout
 ) -> None:
     prompt = f"@fault:stall @stall:4 {nonce}"
     started = time.monotonic()
@@ -223,19 +216,19 @@ def test_timeout_keyword_bounds_a_stalled_stream(
             pieces.append(piece)
     assert 0.4 < time.monotonic() - started < 3.0
     assert pieces == answer_chunks(prompt, DEFAULT_MODEL_ID, DEFAULT_CHUNKS)[:1]
-    wait_for_outcome(server, nonce, "disconnected", 2.0)
+    wait_for_outcome(emulator, nonce, "disconnected", 2.0)
 
 
 def test_unknown_keyword_is_an_invalid_request_before_any_network(
-    env: Path, server: EmulatorServer
+    env: Path, emulator: EmulatorServer
 ) -> None:
-    before = len(server.recorder)
+    before = len(emulator.recorder)
     with pytest.raises(InvalidRequestError, match="temprature") as info:
         Raycast.create_completion("gpt-3.5-turbo", user("Hello"), stream=True, temprature=0.5)
     assert isinstance(info.value, ValueError)
     with pytest.raises(InvalidRequestError, match="temprature"):
         Raycast.create_async_generator("gpt-3.5-turbo", user("Hello"), temprature=0.5)
-    assert len(server.recorder) == before
+    assert len(emulator.recorder) == before
 
 
 def test_service_errors_reach_the_caller_typed(env: Path, nonce: str) -> None:
@@ -247,7 +240,7 @@ def test_service_errors_reach_the_caller_typed(env: Path, nonce: str) -> None:
 
 
 def test_breaking_out_of_the_loop_closes_the_upstream_stream(
-    env: Path, server: EmulatorServer, nonce: str
+    env: Path, emulator: EmulatorServer, nonce: str
 ) -> None:
     prompt = f"Hello @chunks:200 @delay:0.02 {nonce}"
     pieces: list[str] = []
@@ -256,12 +249,12 @@ def test_breaking_out_of_the_loop_closes_the_upstream_stream(
         if len(pieces) == 2:
             break
     assert pieces == answer_chunks(prompt, DEFAULT_MODEL_ID, 200)[:2]
-    wait_for_outcome(server, nonce, "disconnected", 2.0)
+    wait_for_outcome(emulator, nonce, "disconnected", 2.0)
 
 
 @pytest.mark.anyio
 async def test_async_break_and_aclose_closes_the_upstream_stream(
-    env: Path, server: EmulatorServer, nonce: str
+    env: Path, emulator: EmulatorServer, nonce: str
 ) -> None:
     prompt = f"Hello @chunks:200 @delay:0.02 {nonce}"
     pieces: list[str] = []
@@ -272,4 +265,4 @@ async def test_async_break_and_aclose_closes_the_upstream_stream(
             break
     await generator.aclose()  # type: ignore[attr-defined]
     assert pieces == answer_chunks(prompt, DEFAULT_MODEL_ID, 200)[:2]
-    wait_for_outcome(server, nonce, "disconnected", 2.0)
+    wait_for_outcome(emulator, nonce, "disconnected", 2.0)

@@ -9,7 +9,7 @@ import gzip
 import json
 import ssl
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -35,12 +35,6 @@ OK = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"  # the transport is asyncio's protocols, as under uvicorn
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorServer]:
-    with EmulatorServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""Fixtures: the emulator on a loopback socket, and the CLI run in-process (click's CliRunner)
-or as a real subprocess, both pointed at it through the environment, with a fresh data folder."""
+"""Fixtures: the CLI run in-process (click's CliRunner) or as a real subprocess, both pointed at
+the emulator (tests/conftest.py) through the environment, with a fresh data folder."""
 
 from __future__ import annotations
 
@@ -30,12 +30,6 @@ _CLEARED = (
     "NO_COLOR",
     "COLUMNS",
 )
-
-
-@pytest.fixture(scope="session")
-def emulator() -> Iterator[EmulatorServer]:
-    with EmulatorServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ def post(http: httpx2.Client, prompt: str, model: str = "openai-gpt-4o-mini") ->
 
 
 def test_a_signed_request_streams_the_exact_answer(
-    http: httpx2.Client, server: EmulatorServer
+    http: httpx2.Client, emulator: EmulatorServer
 ) -> None:
     response = post(http, "hello")
     assert response.status_code == 200
@@ -71,7 +71,7 @@ def test_a_signed_request_streams_the_exact_answer(
         events(response.content)[2]
         == json.dumps({"text": expected[0]}, ensure_ascii=False, separators=(",", ":")).encode()
     )
-    assert server.recorder.wait_for_outcome("completed").path == CHAT_PATH
+    assert emulator.recorder.wait_for_outcome("completed").path == CHAT_PATH
 
 
 def test_the_protocol_parser_reads_the_stream(http: httpx2.Client) -> None:
@@ -112,7 +112,7 @@ def test_reasoning_follows_the_requested_effort(http: httpx2.Client) -> None:
 
 @pytest.mark.parametrize("change", ["secret", "signature", "device", "body", "timestamp"])
 def test_a_bad_signature_gets_the_one_real_error_line(
-    http: httpx2.Client, server: EmulatorServer, change: str
+    http: httpx2.Client, emulator: EmulatorServer, change: str
 ) -> None:
     secret = "not-the-emulator-secret" if change == "secret" else EMULATOR_SECRET
     request, headers = signed("hello", secret=secret)
@@ -129,7 +129,7 @@ def test_a_bad_signature_gets_the_one_real_error_line(
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/event-stream"
     assert response.content == UNSIGNED_LINE
-    assert server.recorder.wait_for_outcome("rejected:signature").body == body
+    assert emulator.recorder.wait_for_outcome("rejected:signature").body == body
 
 
 def test_unsigned_requests_pass_when_signatures_are_off() -> None:
@@ -146,14 +146,14 @@ def test_unsigned_requests_pass_when_signatures_are_off() -> None:
     [(None, "Missing Authorization header"), ("wrong", "Invalid access token.")],
 )
 def test_a_missing_or_wrong_token_is_401(
-    http: httpx2.Client, server: EmulatorServer, token: str | None, message: str
+    http: httpx2.Client, emulator: EmulatorServer, token: str | None, message: str
 ) -> None:
     request, headers = signed("hello", token=token)
     response = http.post(CHAT_PATH, content=request.body, headers=headers)
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/json"
     assert response.json()["error"]["message"].startswith(message)
-    assert server.recorder.wait_for_outcome("rejected:token").status == 401
+    assert emulator.recorder.wait_for_outcome("rejected:token").status == 401
 
 
 def test_bad_bodies(http: httpx2.Client) -> None:
@@ -170,20 +170,20 @@ def test_bad_bodies(http: httpx2.Client) -> None:
         assert response.json() == {"error": {"message": message}}
 
 
-def test_directive_typos_are_400(http: httpx2.Client, server: EmulatorServer) -> None:
+def test_directive_typos_are_400(http: httpx2.Client, emulator: EmulatorServer) -> None:
     response = post(http, "hi @fault:reset")
     assert response.status_code == 400
     assert "Unknown emulator fault 'reset'" in response.json()["error"]["message"]
-    assert server.recorder.wait_for_outcome("rejected:directive")
+    assert emulator.recorder.wait_for_outcome("rejected:directive")
 
 
-def test_directives_and_their_headers(http: httpx2.Client, server: EmulatorServer) -> None:
+def test_directives_and_their_headers(http: httpx2.Client, emulator: EmulatorServer) -> None:
     assert len([c for c in chunks(post(http, "few @chunks:3").content) if set(c) == {"text"}]) == 3
     request, headers = signed("few @chunks:3")
     headers["X-Emulator-Chunks"] = "5"
     body = http.post(CHAT_PATH, content=request.body, headers=headers).content
     assert texts(chunks(body)) == "".join(answer_chunks("few @chunks:3", "openai-gpt-4o-mini", 5))
-    recorded = server.recorder.wait_for_outcome("completed")
+    recorded = emulator.recorder.wait_for_outcome("completed")
     assert recorded.directives == Directives(chunks=5)
 
 
@@ -210,12 +210,12 @@ def test_config_pacing_defaults() -> None:
 
 
 def test_a_client_that_leaves_is_recorded_as_disconnected(
-    http: httpx2.Client, server: EmulatorServer
+    http: httpx2.Client, emulator: EmulatorServer
 ) -> None:
     request, headers = signed("long @delay:0.05 @chunks:200")
     with http.stream("POST", CHAT_PATH, content=request.body, headers=headers) as response:
         next(response.iter_bytes())
-    assert server.recorder.wait_for_outcome("disconnected", timeout=3).path == CHAT_PATH
+    assert emulator.recorder.wait_for_outcome("disconnected", timeout=3).path == CHAT_PATH
 
 
 def test_a_long_stream_is_written_in_large_pieces(http: httpx2.Client) -> None:
@@ -308,10 +308,12 @@ def test_an_unknown_tool_name_is_400(http: httpx2.Client) -> None:
     assert "@tool:nope" in response.json()["error"]["message"]
 
 
-def test_the_recorder_keeps_what_was_received(http: httpx2.Client, server: EmulatorServer) -> None:
+def test_the_recorder_keeps_what_was_received(
+    http: httpx2.Client, emulator: EmulatorServer
+) -> None:
     request, headers = signed("record me @chunks:1")
     http.post(CHAT_PATH, content=request.body, headers=headers)
-    recorded = server.recorder.wait_for_outcome("completed")
+    recorded = emulator.recorder.wait_for_outcome("completed")
     assert recorded.method == "POST"
     assert recorded.body == request.body
     assert recorded.json()["message_id"] == request.message_id

@@ -68,13 +68,13 @@ def read_until_error(
     ],
 )
 def test_status_faults(
-    http: httpx2.Client, server: EmulatorServer, fault: str, status: int, message: str
+    http: httpx2.Client, emulator: EmulatorServer, fault: str, status: int, message: str
 ) -> None:
     response = post(http, f"hi @fault:{fault}")
     assert response.status_code == status
     assert response.json() == {"error": {"message": message}}
     assert "retry-after" not in response.headers
-    assert server.recorder.wait_for_outcome(f"fault:{fault}").status == status
+    assert emulator.recorder.wait_for_outcome(f"fault:{fault}").status == status
 
 
 def test_429_says_when_to_retry(http: httpx2.Client) -> None:
@@ -93,23 +93,23 @@ def test_header_directives(http: httpx2.Client) -> None:
 
 
 def test_reset_before_drops_the_connection_before_any_body(
-    http: httpx2.Client, server: EmulatorServer
+    http: httpx2.Client, emulator: EmulatorServer
 ) -> None:
     status, received, error = read_until_error(http, "hi @fault:reset-before")
     assert status == 200
     assert received == b""
     assert isinstance(error, httpx2.RemoteProtocolError)
-    assert server.recorder.wait_for_outcome("fault:reset-before")
+    assert emulator.recorder.wait_for_outcome("fault:reset-before")
 
 
 def test_reset_mid_drops_the_connection_after_a_few_chunks(
-    http: httpx2.Client, server: EmulatorServer
+    http: httpx2.Client, emulator: EmulatorServer
 ) -> None:
     prompt = "hi @fault:reset-mid"
     _, received, error = read_until_error(http, prompt)
     assert isinstance(error, httpx2.RemoteProtocolError)
     assert texts(chunks(received)) == "".join(answer_chunks(prompt, MODEL, 12)[:3])
-    assert server.recorder.wait_for_outcome("fault:reset-mid")
+    assert emulator.recorder.wait_for_outcome("fault:reset-mid")
 
 
 def test_truncate_closes_cleanly_without_a_finish_reason(http: httpx2.Client) -> None:
@@ -180,31 +180,33 @@ def test_oversized_sends_one_event_over_a_mebibyte(http: httpx2.Client) -> None:
 
 
 def test_stall_goes_quiet_after_the_first_text_chunk(
-    http: httpx2.Client, server: EmulatorServer
+    http: httpx2.Client, emulator: EmulatorServer
 ) -> None:
     prompt = "hi @fault:stall @stall:5"
     _, received, error = read_until_error(http, prompt, FAST)
     assert isinstance(error, httpx2.ReadTimeout)
     assert texts(chunks(received)) == answer_chunks(prompt, MODEL, 12)[0]
-    assert server.recorder.wait_for_outcome("disconnected").directives is not None
+    assert emulator.recorder.wait_for_outcome("disconnected").directives is not None
 
 
-def test_stall_before_sends_not_even_headers(http: httpx2.Client, server: EmulatorServer) -> None:
+def test_stall_before_sends_not_even_headers(http: httpx2.Client, emulator: EmulatorServer) -> None:
     request, headers = signed("hi @fault:stall-before @stall:5")
     with pytest.raises(httpx2.ReadTimeout):
         http.post(CHAT_PATH, content=request.body, headers=headers, timeout=FAST)
-    assert server.recorder.wait_for_outcome("disconnected").status is None
+    assert emulator.recorder.wait_for_outcome("disconnected").status is None
 
 
-def test_a_short_stall_ends_in_a_whole_answer(http: httpx2.Client, server: EmulatorServer) -> None:
+def test_a_short_stall_ends_in_a_whole_answer(
+    http: httpx2.Client, emulator: EmulatorServer
+) -> None:
     prompt = "hi @fault:stall @stall:0.05"
     assert texts(chunks(post(http, prompt).content)) == "".join(answer_chunks(prompt, MODEL, 12))
-    assert server.recorder.wait_for_outcome("fault:stall")
+    assert emulator.recorder.wait_for_outcome("fault:stall")
 
 
 @pytest.mark.parametrize("fault", ["flaky-503", "flaky-429", "flaky-reset"])
 def test_flaky_faults_fail_only_the_first_attempt(
-    http: httpx2.Client, server: EmulatorServer, fault: str
+    http: httpx2.Client, emulator: EmulatorServer, fault: str
 ) -> None:
     request, headers = signed(f"hi @fault:{fault} @retry-after:0")
 
@@ -216,9 +218,9 @@ def test_flaky_faults_fail_only_the_first_attempt(
             attempt()
     else:
         assert attempt().status_code == int(fault[-3:])
-    assert server.recorder.wait_for_outcome(f"fault:{fault}")
+    assert emulator.recorder.wait_for_outcome(f"fault:{fault}")
     assert chunks(attempt().content)[-1]["finish_reason"] == "stop"
-    assert server.recorder.wait_for_outcome("completed")
+    assert emulator.recorder.wait_for_outcome("completed")
     # Another message fails again.
     other, other_headers = signed(f"hi @fault:{fault} @retry-after:0")
     assert other.message_id != request.message_id
@@ -227,7 +229,7 @@ def test_flaky_faults_fail_only_the_first_attempt(
         assert response.status_code == int(fault[-3:])
 
 
-def test_faults_on_the_json_endpoints(http: httpx2.Client, server: EmulatorServer) -> None:
+def test_faults_on_the_json_endpoints(http: httpx2.Client, emulator: EmulatorServer) -> None:
     assert http.get(MODELS_PATH, headers={"X-Emulator-Fault": "503"}).status_code == 503
     response = http.get(MODELS_PATH, headers={"X-Emulator-Fault": "429"})
     assert response.headers["retry-after"] == "1"
@@ -235,7 +237,7 @@ def test_faults_on_the_json_endpoints(http: httpx2.Client, server: EmulatorServe
         http.get(MODELS_PATH, headers={"X-Emulator-Fault": "reset-before"})
     with pytest.raises(httpx2.ReadTimeout):
         http.get(MODELS_PATH, headers={"X-Emulator-Fault": "stall-before"}, timeout=FAST)
-    assert server.recorder.wait_for_outcome("disconnected").path == MODELS_PATH
+    assert emulator.recorder.wait_for_outcome("disconnected").path == MODELS_PATH
     response = http.get(MODELS_PATH, headers={"X-Emulator-Fault": "truncate"})
     assert response.status_code == 400
     assert "only applies to chat completions" in response.json()["error"]["message"]

@@ -1,4 +1,4 @@
-"""Fixtures: the emulator on a loopback socket, and the gateway in-process or under uvicorn."""
+"""Fixtures: the gateway in-process or under uvicorn, over the emulator (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -28,12 +28,6 @@ UPSTREAM_TIMEOUT = Timeout(connect=2.0, read=0.5, write=2.0, pool=2.0)
 @pytest.fixture(autouse=True)
 def _no_env_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RAYCAST_AI_API_KEYS", raising=False)
-
-
-@pytest.fixture(scope="session")
-def emulator() -> Iterator[EmulatorServer]:
-    with EmulatorServer() as server:
-        yield server
 
 
 @pytest.fixture(scope="session")
