@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from chaos import error_shape_problem
 from raycast_ai.emulator.catalog import models_payload
-from raycast_ai.server import GatewaySettings, create_app
+from raycast_ai.server.openapi import openapi_document
 
 from .conftest import InProcessGateway
 
@@ -159,7 +159,7 @@ def test_any_model_name(inprocess: InProcessGateway, model: str) -> None:
     check_answer(inprocess.request("GET", "/v1/models/" + quote(model, safe="")))
 
 
-OPENAPI = create_app(GatewaySettings()).openapi()
+OPENAPI = openapi_document()
 
 
 def _refs(node: Any) -> list[str]:

@@ -14,7 +14,7 @@ import httpx2
 import openai
 import pytest
 import uvicorn
-from fastapi import FastAPI
+from starlette.applications import Starlette
 
 from raycast_ai.client import AsyncRaycastClient, Timeout
 from raycast_ai.emulator import EMULATOR_SECRET, EMULATOR_TOKEN
@@ -60,12 +60,12 @@ async def upstream(upstream_options: dict[str, Any]) -> AsyncIterator[AsyncRayca
 
 
 @pytest.fixture
-def app(upstream: AsyncRaycastClient) -> FastAPI:
+def app(upstream: AsyncRaycastClient) -> Starlette:
     return create_app(GatewaySettings(), client=upstream)
 
 
 @pytest.fixture
-async def http(app: FastAPI) -> AsyncIterator[httpx2.AsyncClient]:
+async def http(app: Starlette) -> AsyncIterator[httpx2.AsyncClient]:
     transport = httpx2.ASGITransport(app)
     async with httpx2.AsyncClient(transport=transport, base_url="http://gateway") as client:
         yield client
@@ -82,7 +82,7 @@ def aopenai(http: httpx2.AsyncClient) -> openai.AsyncOpenAI:
 class GatewayServer:
     """The gateway app under a real uvicorn on a loopback port, served from a thread."""
 
-    def __init__(self, app: FastAPI) -> None:
+    def __init__(self, app: Starlette) -> None:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.port: int = self.sock.getsockname()[1]

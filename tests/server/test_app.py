@@ -415,10 +415,45 @@ async def test_validation_errors_do_not_echo_the_prompt(http: httpx2.AsyncClient
     assert "top secret" not in response.text
 
 
-async def test_unknown_route_is_404_in_openai_shape(http: httpx2.AsyncClient) -> None:
-    response = await http.get("/v1/nothing")
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
+async def test_unknown_route_is_404_naming_method_and_path(
+    http: httpx2.AsyncClient, method: str
+) -> None:
+    """As OpenAI answers: a client must not read it as "model not found"."""
+    response = await http.request(method, "/v1/foo", json={"model": "gpt-4"})
     assert response.status_code == 404
-    assert response.json()["error"]["code"] == "not_found"
+    error = response.json()["error"]
+    assert error["message"] == f"Invalid URL ({method} /v1/foo)"
+    assert error["type"] == "invalid_request_error"
+    assert error["code"] == "not_found"
+    assert "model" not in error["message"].lower()
+
+
+async def test_unknown_route_through_the_openai_sdk_is_not_found(http: httpx2.AsyncClient) -> None:
+    client = openai.AsyncOpenAI(api_key="x", base_url="http://gw/v1", http_client=http)
+    with pytest.raises(openai.NotFoundError, match=r"Invalid URL \(POST /v1/foo\)"):
+        await client.post("/foo", body={}, cast_to=object)
+
+
+async def test_wrong_method_is_405_in_openai_shape(http: httpx2.AsyncClient) -> None:
+    response = await http.get("/v1/chat/completions")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error"
+    assert "GET" in error["message"] and "/v1/chat/completions" in error["message"]
+
+
+async def test_an_unknown_path_is_echoed_printable_and_bounded(http: httpx2.AsyncClient) -> None:
+    response = await http.post("/v1/" + "x" * 5000)
+    assert response.status_code == 404
+    assert len(response.json()["error"]["message"]) < 300
+
+
+async def test_openapi_document_lists_every_route(http: httpx2.AsyncClient) -> None:
+    document = (await http.get("/openapi.json")).json()
+    assert document["openapi"].startswith("3.")
+    assert {"/v1/chat/completions", "/v1/models", "/health", "/ready"} <= set(document["paths"])
 
 
 async def test_health_and_ready(http: httpx2.AsyncClient) -> None:
@@ -533,10 +568,10 @@ def test_api_keys_and_body_limit_under_uvicorn(keyed_gateway: Any) -> None:
         assert ok.headers["x-request-id"] == "r-1"
 
 
-def test_docs_are_off() -> None:
-    app = create_app(GatewaySettings())
-    assert app.docs_url is None
-    assert app.redoc_url is None
+async def test_no_docs_pages(http: httpx2.AsyncClient) -> None:
+    """A personal gateway serves no HTML (Swagger UI would load scripts from a CDN)."""
+    for path in ("/docs", "/redoc"):
+        assert (await http.get(path)).status_code == 404
 
 
 @pytest.mark.parametrize(

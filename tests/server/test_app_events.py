@@ -11,13 +11,14 @@ import pytest
 
 from raycast_ai.client import AsyncChatStream
 from raycast_ai.protocol.catalog import Catalog, ModelEntry
-from raycast_ai.protocol.events import Event, Finish, Notice, TextDelta, Usage
+from raycast_ai.protocol.events import Event, Finish, Notice, TextDelta, ToolCallDelta, Usage
 from raycast_ai.server import GatewaySettings, create_app
-from raycast_ai.server import app as app_module
+from raycast_ai.server import chat as chat_module
 
 pytestmark = pytest.mark.anyio
 
 ENTRY = ModelEntry(id="openai-gpt-4o-mini", model="gpt-4o-mini", provider="openai")
+OTHER = ModelEntry(id="openai-gpt-4o", model="gpt-4o", provider="openai", name="GPT-4o")
 
 
 class ScriptedClient:
@@ -28,7 +29,7 @@ class ScriptedClient:
         self.closed = 0
 
     async def models(self, *, refresh: bool = False) -> Catalog:
-        return Catalog((ENTRY,))
+        return Catalog((ENTRY, OTHER))
 
     def stream(self, messages: Any, model: Any = None, **kwargs: Any) -> AsyncChatStream:
         async def batches() -> AsyncIterator[list[Event]]:
@@ -83,7 +84,7 @@ async def test_opening_notices_are_not_forwarded() -> None:
 async def test_a_long_think_commits_on_a_ping_and_forwards_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(app_module, "PING_PATIENCE", 0.0)
+    monkeypatch.setattr(chat_module, "PING_PATIENCE", 0.0)
     response = await post([Notice("ping"), Notice("ping"), TextDelta("done"), Finish("stop")])
     assert response.status_code == 200
     assert response.text.count(": ping\n\n") == 2
@@ -114,12 +115,38 @@ async def test_a_reroute_header_is_printable_ascii() -> None:
     assert response.headers["x-raycast-rerouted"] == "Umgeleitet zu ?GPT-4o???X: y"
 
 
-async def test_usage_is_null_when_raycast_sends_none() -> None:
-    whole = await post([TextDelta("a"), Finish("stop")], stream=False)
-    assert whole.json()["usage"] is None
+async def test_usage_is_never_null_an_estimate_says_so() -> None:
+    """`llm` crashes on `usage: null` after a tool call; zeros would be a lie."""
+    whole = await post(
+        [ToolCallDelta(0, "call_1", "lookup", '{"q": "x"}'), Finish("stop")], stream=False
+    )
+    assert whole.headers["x-raycast-usage"] == "estimated"
+    usage = whole.json()["usage"]
+    assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
     with_usage = await post([TextDelta("a"), Usage(3, 1), Finish("stop")], stream=False)
     assert with_usage.json()["usage"] == {
         "prompt_tokens": 3,
         "completion_tokens": 1,
         "total_tokens": 4,
     }
+    assert "x-raycast-usage" not in with_usage.headers
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_a_rerouted_answer_names_the_model_that_answered(stream: bool) -> None:
+    events: list[Event] = [
+        Notice("provider_status"),
+        Notice("model_updated", "Your plan does not include it: rerouted to GPT-4o."),
+        TextDelta("hi"),
+        Finish("stop"),
+    ]
+    response = await post(events, stream=stream)
+    assert response.headers["x-raycast-rerouted"].endswith("rerouted to GPT-4o.")
+    if stream:
+        chunks = [json.loads(line[6:]) for line in response.text.splitlines() if line[6:7] == "{"]
+        assert {c["model"] for c in chunks} == {"openai-gpt-4o"}
+        assert content(response) == "hi"
+    else:
+        assert response.json()["model"] == "openai-gpt-4o"
+        assert response.json()["choices"][0]["message"]["content"] == "hi"

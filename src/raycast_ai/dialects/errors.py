@@ -25,6 +25,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from pydantic import ValidationError
+
 from raycast_ai.protocol.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -111,3 +113,30 @@ def invalid_request(
     message: str, *, param: str | None = None, code: str | None = None
 ) -> ErrorInfo:
     return ErrorInfo(400, message, "invalid_request_error", code, param)
+
+
+class BadRequest(Exception):
+    """A request body a dialect refuses, with the error to answer."""
+
+    def __init__(self, info: ErrorInfo) -> None:
+        super().__init__(info.message)
+        self.info = info
+
+
+def validation_error(exc: ValidationError, shape: str = "a JSON object") -> BadRequest:
+    """A 400 naming the offending field; the submitted values (prompts) are never echoed.
+    `shape` says what the body must be when it is not even an object."""
+    errors = exc.errors(include_input=False)
+    if not errors:
+        return BadRequest(invalid_request("The request body is not valid."))
+    first = errors[0]
+    if first.get("type") == "json_invalid":
+        return BadRequest(
+            invalid_request("The request body is not valid JSON.", code="invalid_json")
+        )
+    param = ".".join(str(p) for p in first.get("loc", ())) or None
+    if param is None:
+        return BadRequest(invalid_request(f"The request body must be {shape}."))
+    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+    message = f"Invalid request at '{param}': {first.get('msg', 'not valid')}{more}."
+    return BadRequest(invalid_request(message, param=param))

@@ -1,4 +1,6 @@
-"""Typed Raycast events to OpenAI chat-completion chunks and bodies; pure functions, no I/O.
+"""The OpenAI chat-completions dialect (`POST /v1/chat/completions`), sans I/O: a request body
+to the neutral `Chat`, typed Raycast events to `chat.completion.chunk` frames or one
+`chat.completion` body, and errors to OpenAI's error body.
 
 Stream frames are built by string templates rather than `json.dumps` of a dict per event: the
 fixed part of a chunk is encoded once per stream and only the delta text is escaped per event.
@@ -8,11 +10,13 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
 
-from raycast_ai.protocol.catalog import ModelEntry
+from pydantic import ValidationError
+
 from raycast_ai.protocol.completion import Completion
 from raycast_ai.protocol.events import (
     Event,
@@ -22,8 +26,11 @@ from raycast_ai.protocol.events import (
     ToolCallDelta,
     Usage,
 )
+from raycast_ai.protocol.request import ChatOptions
 
-from .errors import ErrorInfo
+from .base import Chat, completion_usage, estimate_usage
+from .errors import BadRequest, ErrorInfo, invalid_request, validation_error
+from .openai_wire import ChatCompletionRequest
 
 DONE = "data: [DONE]\n\n"
 PING = ": ping\n\n"
@@ -31,16 +38,33 @@ OPENAI_FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filt
 _FINISH_ALIASES = {"safety": "content_filter", "content_filter": "content_filter"}
 
 
-# Ids need to be unique, not secret: a seeded PRNG spares a getrandom syscall per request.
-_random = random.Random()
-
-
+# Ids need to be unique, not secret: the random module spares a getrandom syscall per id, and
+# reseeds itself in a forked child, so two worker processes never share a sequence.
 def completion_id() -> str:
-    return f"chatcmpl-{_random.getrandbits(96):024x}"
+    return f"chatcmpl-{random.getrandbits(96):024x}"
 
 
 def tool_call_id() -> str:
-    return f"call_{_random.getrandbits(96):024x}"
+    return f"call_{random.getrandbits(96):024x}"
+
+
+def parse(body: bytes) -> Chat:
+    try:
+        request = ChatCompletionRequest.model_validate_json(body)
+    except ValidationError as exc:
+        raise validation_error(exc, "a JSON object with 'messages'") from None
+    if request.n is not None and request.n != 1:
+        raise BadRequest(
+            invalid_request("Only n=1 is supported: Raycast gives one answer.", param="n")
+        )
+    options = ChatOptions(
+        temperature=request.temperature,
+        reasoning_effort=request.effort,
+        tools=request.tools or (),
+        tool_choice=request.tool_choice,
+    )
+    messages = [m.to_client() for m in request.messages]
+    return Chat(messages, request.model, options, request.stream, request.include_usage)
 
 
 def finish_reason(reason: str, had_tool_calls: bool) -> str:
@@ -52,10 +76,7 @@ def finish_reason(reason: str, had_tool_calls: bool) -> str:
     return reason
 
 
-def usage_dict(usage: Usage | None) -> dict[str, Any] | None:
-    """OpenAI usage from the numbers Raycast reported; None when it reported none."""
-    if usage is None:
-        return None
+def usage_dict(usage: Usage) -> dict[str, Any]:
     out: dict[str, Any] = {
         "prompt_tokens": usage.input_tokens,
         "completion_tokens": usage.output_tokens,
@@ -74,7 +95,9 @@ class ChunkEncoder:
     """One stream's `chat.completion.chunk` frames (`data: ...\\n\\n` strings), event by event.
 
     Keeps only what later frames depend on: which tool calls have started, the finish reason
-    and the usage. Notices never become content; `rerouted` keeps a `model_updated` message.
+    and the usage; with `include_usage`, also what was said, to estimate the usage when Raycast
+    reports none (that usage chunk then carries `"estimated": true`). Notices never become
+    content.
     """
 
     __slots__ = (
@@ -84,14 +107,22 @@ class ChunkEncoder:
         "_end",
         "_finish",
         "_head",
-        "_include_usage",
+        "_messages",
         "_reasoning",
+        "_said",
         "_tail",
-        "rerouted",
         "usage",
     )
 
-    def __init__(self, id: str, created: int, model: str, *, include_usage: bool) -> None:
+    def __init__(
+        self,
+        id: str,
+        created: int,
+        model: str,
+        *,
+        include_usage: bool,
+        messages: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
         self._head = (
             f'data: {{"id":{_quote(id)},"object":"chat.completion.chunk","created":{created},'
             f'"model":{_quote(model)},"choices":[{{"index":0,"delta":'
@@ -102,11 +133,11 @@ class ChunkEncoder:
         self._content = self._head + '{"content":'
         self._reasoning = self._head + '{"reasoning_content":'
         self._between = self._tail + self._content
-        self._include_usage = include_usage
+        self._messages = messages
+        self._said: list[str] | None = [] if include_usage else None
         self._calls: set[int] = set()
         self._finish: str | None = None
         self.usage: Usage | None = None
-        self.rerouted: str | None = None
 
     def start(self) -> str:
         return self._head + '{"role":"assistant","content":""' + self._tail
@@ -129,11 +160,15 @@ class ChunkEncoder:
         return "".join(out)
 
     def _texts(self, texts: list[str]) -> str:
+        if self._said is not None:
+            self._said.extend(texts)
         return self._content + self._between.join(map(_quote, texts)) + self._tail
 
     def event(self, event: Event) -> str | None:
         if isinstance(event, TextDelta):
-            return self._content + _quote(event.text) + self._tail
+            return self._texts([event.text])
+        if isinstance(event, ReasoningDelta | ToolCallDelta) and self._said is not None:
+            self._said.append(event.text if isinstance(event, ReasoningDelta) else event.arguments)
         if isinstance(event, ReasoningDelta):
             return self._reasoning + _quote(event.text) + self._tail
         if isinstance(event, ToolCallDelta):
@@ -152,8 +187,6 @@ class ChunkEncoder:
                 )
         elif event.kind == "ping":
             return PING
-        elif event.kind == "model_updated" and self.rerouted is None:
-            self.rerouted = event.message or "true"
         return None
 
     def _tool_call(self, event: ToolCallDelta) -> str:
@@ -174,15 +207,65 @@ class ChunkEncoder:
 
     def end(self) -> str:
         """The frames after the last event: the usage chunk when asked for, then [DONE]."""
-        if not self._include_usage:
+        if self._said is None:
             return DONE
+        if self.usage is not None:
+            usage = usage_dict(self.usage)
+        else:
+            usage = {**usage_dict(estimate_usage(self._messages, self._said)), "estimated": True}
         head = self._head[: self._head.index('"choices":')]
-        return head + '"choices":[],"usage":' + _dumps(usage_dict(self.usage)) + "}\n\n" + DONE
+        return head + '"choices":[],"usage":' + _dumps(usage) + "}\n\n" + DONE
 
     @staticmethod
     def error(info: ErrorInfo) -> str:
         """After a 200 is committed, an error travels as one `error` event, then [DONE]."""
         return "data: " + _dumps(error_body(info)) + "\n\n" + DONE
+
+
+def encoder(chat: Chat, model: str) -> ChunkEncoder:
+    return ChunkEncoder(
+        completion_id(),
+        int(time.time()),
+        model,
+        include_usage=chat.include_usage,
+        messages=chat.messages,
+    )
+
+
+def body(chat: Chat, completion: Completion, model: str) -> dict[str, Any]:
+    """The `chat.completion` body; `usage` is Raycast's, else estimated (the route says so)."""
+    message: dict[str, Any] = {"role": "assistant", "content": completion.text or None}
+    if completion.tool_calls:
+        message["tool_calls"] = [
+            {
+                "id": call.id or tool_call_id(),
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments},
+            }
+            for call in completion.tool_calls
+        ]
+    elif message["content"] is None:
+        message["content"] = ""
+    if completion.reasoning:
+        message["reasoning_content"] = completion.reasoning
+    usage, _ = completion_usage(chat, completion)
+    return {
+        "id": completion_id(),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": finish_reason(
+                    completion.finish_reason or "stop", bool(completion.tool_calls)
+                ),
+            }
+        ],
+        "usage": usage_dict(usage),
+    }
 
 
 def error_body(info: ErrorInfo) -> dict[str, Any]:
@@ -200,60 +283,8 @@ def error_json(info: ErrorInfo) -> bytes:
     return json.dumps(error_body(info), separators=(",", ":")).encode()
 
 
-def completion_body(
-    id: str, created: int, completion: Completion, model: str | None = None
-) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": completion.text or None}
-    if completion.tool_calls:
-        message["tool_calls"] = [
-            {
-                "id": call.id or tool_call_id(),
-                "type": "function",
-                "function": {"name": call.name, "arguments": call.arguments},
-            }
-            for call in completion.tool_calls
-        ]
-    elif message["content"] is None:
-        message["content"] = ""
-    if completion.reasoning:
-        message["reasoning_content"] = completion.reasoning
-    return {
-        "id": id,
-        "object": "chat.completion",
-        "created": created,
-        "model": model or completion.model,
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "logprobs": None,
-                "finish_reason": finish_reason(
-                    completion.finish_reason or "stop", bool(completion.tool_calls)
-                ),
-            }
-        ],
-        "usage": usage_dict(completion.usage),
-    }
+name = "openai-chat"
 
 
-def model_object(entry: ModelEntry) -> dict[str, Any]:
-    """An OpenAI model object; `created` is 0 because Raycast's catalog has no dates."""
-    out: dict[str, Any] = {
-        "id": entry.id,
-        "object": "model",
-        "created": 0,
-        "owned_by": entry.provider or "raycast",
-        "name": entry.name,
-        "provider_model": entry.model,
-        "premium": entry.requires_better_ai,
-        "deprecated": entry.deprecated,
-    }
-    if entry.context is not None:
-        out["context_window"] = entry.context
-    if entry.reasoning_efforts:
-        out["reasoning_efforts"] = list(entry.reasoning_efforts)
-    return out
-
-
-def model_list(entries: Sequence[ModelEntry]) -> dict[str, Any]:
-    return {"object": "list", "data": [model_object(e) for e in entries]}
+def request_schema(ref_template: str) -> dict[str, Any]:
+    return ChatCompletionRequest.model_json_schema(ref_template=ref_template)

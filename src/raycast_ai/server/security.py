@@ -13,21 +13,22 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from raycast_ai.dialects.errors import ErrorInfo
-from raycast_ai.dialects.openai_chat import error_json
+
+from .routes import dialect_for
 
 log = logging.getLogger("raycast_ai.server")
 
 OPEN_PATHS = frozenset({"/health"})
-_random = random.Random()  # request ids must be unique, not secret
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _ALLOW_METHODS = b"GET, POST, OPTIONS"
 _EXPOSE_HEADERS = b"x-request-id, x-raycast-rerouted, retry-after, retry-after-ms"
 
 
 async def send_error(
-    send: Send, info: ErrorInfo, extra: Iterable[tuple[bytes, bytes]] = ()
+    scope: Scope, send: Send, info: ErrorInfo, extra: Iterable[tuple[bytes, bytes]] = ()
 ) -> None:
-    body = error_json(info)
+    """The error in the shape of the dialect the request's path speaks."""
+    body = dialect_for(scope["path"]).error_json(info)
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
@@ -63,7 +64,7 @@ class RequestIdMiddleware:
         request_id = (
             given.decode("latin-1")
             if given is not None and _REQUEST_ID.match(given.decode("latin-1"))
-            else f"req_{_random.getrandbits(96):024x}"
+            else f"req_{random.getrandbits(96):024x}"  # unique, not secret; fork-safe
         )
         scope.setdefault("state", {})["request_id"] = request_id
         raw_id = request_id.encode()
@@ -82,6 +83,7 @@ class RequestIdMiddleware:
             log.exception("unhandled error in request %s", request_id)
             if not started:
                 await send_error(
+                    scope,
                     send_with_id,
                     ErrorInfo(500, "The gateway failed unexpectedly.", "server_error", None),
                 )
@@ -128,6 +130,7 @@ class CORSMiddleware:
         allow_origin = b"*" if self.any_origin else raw_origin
         if not allowed:
             await send_error(
+                scope,
                 send,
                 ErrorInfo(403, "This origin is not allowed.", "permission_error", "cors_origin"),
                 [(b"vary", b"Origin")],
@@ -204,6 +207,7 @@ class APIKeyMiddleware:
         problem = self.check(scope)
         if problem is not None:
             await send_error(
+                scope,
                 send,
                 ErrorInfo(401, problem, "invalid_request_error", "invalid_api_key"),
                 [(b"www-authenticate", b"Bearer")],
@@ -229,7 +233,7 @@ class BodyLimitMiddleware:
             return
         length = _header(scope, b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_size:
-            await self._too_large(send)
+            await self._too_large(scope, send)
             return
         parts: list[bytes] = []
         size = 0
@@ -240,7 +244,7 @@ class BodyLimitMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_size:
-                await self._too_large(send)
+                await self._too_large(scope, send)
                 return
             parts.append(chunk)
             if not message.get("more_body", False):
@@ -260,8 +264,9 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, send: Send) -> None:
+    async def _too_large(self, scope: Scope, send: Send) -> None:
         await send_error(
+            scope,
             send,
             ErrorInfo(
                 413,

@@ -1,4 +1,4 @@
-"""The Server-Sent-Events response of a streamed chat completion, as a raw ASGI callable.
+"""The Server-Sent-Events response of a streamed answer in any dialect, as a raw ASGI callable.
 
 The events of one upstream read go out in one `send`, so a burst costs one write, not one per
 token; `send` waits while the server's write buffer is full, so a slow reader slows the
@@ -17,8 +17,8 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from raycast_ai.client import AsyncChatStream
+from raycast_ai.dialects.base import StreamEncoder
 from raycast_ai.dialects.errors import error_info
-from raycast_ai.dialects.openai_chat import ChunkEncoder
 from raycast_ai.protocol.errors import RaycastError
 from raycast_ai.protocol.events import Event, Notice
 
@@ -33,7 +33,7 @@ class EventStreamResponse(Response):
     def __init__(
         self,
         stream: AsyncChatStream,
-        encoder: ChunkEncoder,
+        encoder: StreamEncoder,
         first: Sequence[Event],
         headers: dict[str, str] | None = None,
     ) -> None:
@@ -73,8 +73,6 @@ class EventStreamResponse(Response):
             async for batch in self._stream.batches():
                 if frames := encoder.frames(batch):
                     await send(_body(frames))
-            if encoder.rerouted:
-                log.info("Raycast rerouted the request: %s", encoder.rerouted)
             end = encoder.end()
         except RaycastError as exc:
             info = error_info(exc)

@@ -1,4 +1,5 @@
-"""Events to OpenAI chunks and bodies: frames parse, carry the right fields, lose nothing."""
+"""The OpenAI chat dialect: bodies parse to the neutral request, events become chunks and
+bodies whose frames parse, carry the right fields and lose nothing; usage is never null."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from raycast_ai.dialects.openai_chat import (
     DONE,
     PING,
     ChunkEncoder,
-    completion_body,
+    body,
     finish_reason,
-    model_list,
-    model_object,
     usage_dict,
 )
+from raycast_ai.dialects.openai_chat import (
+    parse as parse_request,
+)
+from raycast_ai.dialects.openai_models import model_list, model_object
 from raycast_ai.protocol.catalog import ModelEntry
 from raycast_ai.protocol.completion import Completion, ToolCall
 from raycast_ai.protocol.events import (
@@ -90,10 +93,18 @@ def test_include_usage_adds_a_usage_chunk_with_raycast_numbers() -> None:
     assert all(c["usage"] is None for c in chunks[:-2])
 
 
-def test_usage_is_null_when_raycast_sent_none() -> None:
-    chunks = parse(frames(ChunkEncoder("c", 1, "m", include_usage=True), [Finish("stop")]))
+def test_usage_is_estimated_and_says_so_when_raycast_sent_none() -> None:
+    messages = [{"role": "user", "content": "Count these four words"}]
+    encoder = ChunkEncoder("c", 1, "m", include_usage=True, messages=messages)
+    said = [TextDelta("One two"), TextDelta(" three"), Finish("stop")]
+    chunks = parse(frames(encoder, said))
     assert chunks[-2]["choices"] == []
-    assert chunks[-2]["usage"] is None
+    assert chunks[-2]["usage"] == {
+        "prompt_tokens": 3 + 3 + 1 + 4,
+        "completion_tokens": 3,
+        "total_tokens": 14,
+        "estimated": True,
+    }
 
 
 def test_reasoning_goes_to_reasoning_content() -> None:
@@ -132,7 +143,6 @@ def test_notices_never_become_content() -> None:
     assert encoder.event(Notice("provider_status", "operational")) is None
     assert encoder.event(Notice("model_updated", "Rerouted to GPT-4o")) is None
     assert encoder.event(Notice("ping")) == PING
-    assert encoder.rerouted == "Rerouted to GPT-4o"
 
 
 def test_only_the_first_finish_counts() -> None:
@@ -177,7 +187,6 @@ def test_finish_reasons_are_openai_values() -> None:
 
 
 def test_usage_dict() -> None:
-    assert usage_dict(None) is None
     assert usage_dict(Usage(1, 2)) == {
         "prompt_tokens": 1,
         "completion_tokens": 2,
@@ -185,16 +194,27 @@ def test_usage_dict() -> None:
     }
 
 
+CHAT = parse_request(b'{"messages":[{"role":"user","content":"Say hello to the world"}]}')
+
+
 def test_completion_body_text_and_tool_calls() -> None:
     done = Completion(text="hi", model="m", finish_reason="stop", reasoning="because")
-    body = completion_body("chatcmpl-1", 9, done)
-    assert body["object"] == "chat.completion"
-    assert body["choices"][0]["message"] == {
+    answer = body(CHAT, done, "answering-model")
+    assert answer["object"] == "chat.completion"
+    assert answer["model"] == "answering-model"
+    assert answer["id"].startswith("chatcmpl-")
+    assert answer["choices"][0]["message"] == {
         "role": "assistant",
         "content": "hi",
         "reasoning_content": "because",
     }
-    assert body["usage"] is None
+    # Raycast reported none: estimated locally (prompt framing + words; "hi" + "because").
+    assert answer["usage"] == {
+        "prompt_tokens": 3 + 3 + 1 + 5,
+        "completion_tokens": 2,
+        "total_tokens": 14,
+        "completion_tokens_details": {"reasoning_tokens": 1},
+    }
     called = Completion(
         text="",
         model="m",
@@ -202,14 +222,14 @@ def test_completion_body_text_and_tool_calls() -> None:
         tool_calls=(ToolCall("toolu_1", "f", '{"a":1}'),),
         usage=Usage(4, 5),
     )
-    body = completion_body("chatcmpl-2", 9, called)
-    message = body["choices"][0]["message"]
+    answer = body(CHAT, called, "m")
+    message = answer["choices"][0]["message"]
     assert message["content"] is None
     assert message["tool_calls"] == [
         {"id": "toolu_1", "type": "function", "function": {"name": "f", "arguments": '{"a":1}'}}
     ]
-    assert body["choices"][0]["finish_reason"] == "tool_calls"
-    assert body["usage"]["total_tokens"] == 9
+    assert answer["choices"][0]["finish_reason"] == "tool_calls"
+    assert answer["usage"]["total_tokens"] == 9
 
 
 def test_model_objects() -> None:

@@ -1,0 +1,130 @@
+"""The one chat route, for every dialect: parse, stream through the client, encode.
+
+Errors before the first event get the dialect's status and body; after it, the dialect's
+in-stream error. Notices do not commit the response to 200 (see `first_events`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from raycast_ai.client import AsyncChatStream, AsyncRaycastClient
+from raycast_ai.dialects.base import Dialect, rerouted
+from raycast_ai.dialects.errors import BadRequest, ErrorInfo, error_info
+from raycast_ai.protocol.catalog import Catalog, ModelEntry
+from raycast_ai.protocol.completion import Collector
+from raycast_ai.protocol.errors import RaycastError
+from raycast_ai.protocol.events import Event, Notice
+
+from .streaming import EventStreamResponse
+
+log = logging.getLogger("raycast_ai.server")
+
+REROUTED_HEADER = "x-raycast-rerouted"
+USAGE_HEADER = "x-raycast-usage"
+PING_PATIENCE = 5.0
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+Catalogs = Callable[[Request], Awaitable[Catalog]]
+
+
+def error_response(dialect: Dialect, info: ErrorInfo) -> Response:
+    return Response(
+        dialect.error_json(info), info.status, info.headers, media_type="application/json"
+    )
+
+
+def json_response(
+    payload: object, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return Response(body, status, headers, media_type="application/json")
+
+
+def chat_endpoint(
+    dialect: Dialect, client: Callable[[Request], AsyncRaycastClient], catalog: Catalogs
+) -> Endpoint:
+    """The route of `dialect`: its body in, its stream or body out, its errors."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            chat = dialect.parse(await request.body())
+            current = await catalog(request)  # so that `stream` below finds it cached
+            stream = client(request).stream(chat.messages, chat.model, options=chat.options)
+            if chat.stream:
+                first = await first_events(stream)
+                answered, headers = _answered(current, stream.model, first)
+                encoder = dialect.encoder(chat, answered.id)
+                return EventStreamResponse(stream, encoder, first, headers)
+            collector = Collector()
+            async with stream:
+                async for event in stream:
+                    collector.add(event)
+        except BadRequest as exc:
+            return error_response(dialect, exc.info)
+        except RaycastError as exc:
+            info = error_info(exc)
+            log.info(
+                "%s %s -> %d %s (%s)",
+                request.method,
+                request.url.path,
+                info.status,
+                info.code,
+                type(exc).__name__,
+            )
+            return error_response(dialect, info)
+        completion = collector.result(stream.model.id)
+        answered, headers = _answered(current, stream.model, completion.notices)
+        if completion.usage is None:  # the dialect's body estimates it
+            headers[USAGE_HEADER] = "estimated"
+        return json_response(dialect.body(chat, completion, answered.id), headers=headers)
+
+    return endpoint
+
+
+def _answered(
+    catalog: Catalog, asked: ModelEntry, events: tuple[Notice, ...] | list[Event]
+) -> tuple[ModelEntry, dict[str, str]]:
+    """The model that answered (another when Raycast rerouted), and the headers saying so."""
+    notice = rerouted(events)
+    if notice is None:
+        return asked, {}
+    message = notice.message or "true"
+    answered = catalog.rerouted_to(message, asked)
+    log.info("Raycast rerouted a request for %s to %s: %s", asked.id, answered.id, message)
+    return answered, {REROUTED_HEADER: _header_value(message)}
+
+
+def _header_value(message: str) -> str:
+    """A Raycast notice made safe for an HTTP header: printable ASCII, one line, bounded."""
+    cleaned = "".join(c if " " <= c <= "~" else "?" for c in message).strip()
+    return cleaned[:200] or "true"
+
+
+async def first_events(stream: AsyncChatStream) -> list[Event]:
+    """Upstream events up to the first one that commits the response to 200.
+
+    Notices do not commit: Raycast opens every answer with provider_status and ping, and an
+    error (context_error, credits_error) that follows them must still get its own status. Only
+    after `PING_PATIENCE` seconds of pings does a ping commit, so a long think keeps the client's
+    connection alive with comments instead of silence.
+    """
+    first: list[Event] = []
+    started = time.monotonic()
+    try:
+        async for event in stream:
+            first.append(event)
+            if not isinstance(event, Notice):
+                break
+            if event.kind == "ping" and time.monotonic() - started > PING_PATIENCE:
+                break
+    except BaseException:
+        await stream.aclose()
+        raise
+    return first
