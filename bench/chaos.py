@@ -35,6 +35,7 @@ from typing import Any
 import httpx2
 import psutil
 import uvicorn
+from starlette.types import ASGIApp
 
 from raycast_ai.client import Timeout
 from raycast_ai.emulator import EMULATOR_SECRET, EMULATOR_TOKEN
@@ -299,15 +300,15 @@ class _Server(uvicorn.Server):
 
 
 class Gateway:
-    """The gateway under uvicorn, as `serve()` runs it, on a loopback port in a thread."""
+    """A gateway app under uvicorn, as `serve()` runs it, on a loopback port in a thread."""
 
-    def __init__(self, settings: GatewaySettings) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.port: int = self.sock.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            create_app(settings),
+            app,
             log_config=None,
             access_log=False,
             ws="none",
@@ -485,7 +486,8 @@ def run(
             "home": folder,
             "timeout": Timeout(connect=5.0, read=read_timeout, write=5.0, pool=10.0),
         }
-        gateway = stack.enter_context(Gateway(GatewaySettings(client_options=options)))
+        settings = GatewaySettings(client_options=options)
+        gateway = stack.enter_context(Gateway(create_app(settings)))
         with httpx2.Client(base_url=gateway.base_url, trust_env=False) as warm:
             warm.get("/ready").raise_for_status()
         _settle(lambda: not _connections(gateway.port)["ESTABLISHED"], 5)

@@ -23,6 +23,7 @@ import tempfile
 import time
 from urllib.parse import urlsplit
 
+from gateway import EMULATOR_CODE
 from raycast_ai import Raycast
 from raycast_ai.emulator import EMULATOR_SECRET, EMULATOR_TOKEN
 from raycast_ai.protocol.catalog import ModelEntry
@@ -30,13 +31,6 @@ from raycast_ai.protocol.request import ChatOptions, build_chat_request, chat_he
 from raycast_ai.protocol.signing import new_device_id
 
 MODEL = ModelEntry(id="openai-gpt-4o-mini", model="gpt-4o-mini", provider="openai")
-EMULATOR = """
-import sys
-from raycast_ai.emulator.server import EmulatorServer
-with EmulatorServer() as server:
-    print(server.base_url, flush=True)
-    sys.stdin.read()
-"""
 
 
 def floor(base_url: str, prompt: str) -> int:
@@ -108,7 +102,10 @@ def main() -> None:
     home = tempfile.mkdtemp(prefix="raycast-ai-bench-")
     os.environ["RAYCAST_AI_HOME"] = home
     server = subprocess.Popen(
-        [sys.executable, "-c", EMULATOR], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", EMULATOR_CODE],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert server.stdout is not None

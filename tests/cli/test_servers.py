@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from gateway import free_port
 from raycast_ai.emulator import EMULATOR_TOKEN
 from raycast_ai.protocol.request import MODELS_PATH
 
@@ -47,13 +47,6 @@ def test_serve_refuses_a_public_address_without_keys(invoke: Invoke) -> None:
     assert result.stderr.splitlines()[-1].startswith("Error: Refusing to listen on 0.0.0.0")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _wait_for(url: str, headers: dict[str, str] | None = None, seconds: float = 15.0) -> int:
     deadline = time.monotonic() + seconds
     while True:
@@ -69,7 +62,7 @@ def _wait_for(url: str, headers: dict[str, str] | None = None, seconds: float = 
 def test_the_servers_listen_until_interrupted(
     command: str, env: dict[str, str], home: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     environ = {**os.environ, **env}
     child = subprocess.Popen(
         [sys.executable, "-m", "raycast_ai", command, "--port", str(port)],

@@ -1,11 +1,10 @@
-"""Fixtures: the bench scripts made importable (`import chaos`), and the gateway in-process over
-the emulator app in-process (no sockets), on an event loop in another thread so that synchronous
-property tests can drive it."""
+"""Fixtures: the gateway in-process over the emulator app in-process (no sockets), on an event
+loop in another thread so that synchronous property tests can drive it. The bench scripts are
+importable (`import chaos`) through pytest's `pythonpath` (pyproject.toml)."""
 
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,10 +19,6 @@ from raycast_ai.emulator import EMULATOR_SECRET, EMULATOR_TOKEN
 from raycast_ai.emulator.app import create_app as emulator_app
 from raycast_ai.emulator.recorder import Recorder
 from raycast_ai.server import GatewaySettings, create_app
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-if str(BENCH) not in sys.path:
-    sys.path.insert(0, str(BENCH))
 
 
 @pytest.fixture(autouse=True)

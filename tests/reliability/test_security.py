@@ -14,11 +14,9 @@ import json
 import logging
 import os
 import signal
-import socket
 import stat
 import subprocess
 import sys
-import time
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +27,7 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.types import Receive, Scope, Send
 
+from gateway import free_port, wait_http
 from raycast_ai.client import AsyncRaycastClient, Timeout
 from raycast_ai.emulator.config import EmulatorConfig
 from raycast_ai.emulator.server import EmulatorServer
@@ -170,13 +169,6 @@ def test_the_cli_never_shows_a_secret(env: dict[str, str], emulator: EmulatorSer
     assert_no_secret(*(p.read_bytes().decode("latin-1") for p in files))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _exercise(http: Any, faults: tuple[str, ...] = FAULTS) -> list[str]:
     """Answers and errors of every kind, as text, from a gateway keyed with API_KEY behind
     `http` (an `httpx2.Client` or a `TestClient`)."""
@@ -196,20 +188,8 @@ def _exercise(http: Any, faults: tuple[str, ...] = FAULTS) -> list[str]:
     return seen
 
 
-def _wait_until_up(http: httpx2.Client) -> None:
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            http.get("/health")
-            return
-        except httpx2.TransportError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
 def test_the_gateway_process_never_shows_a_secret(env: dict[str, str]) -> None:
-    port = _free_port()
+    port = free_port()
     args = [sys.executable, "-m", "raycast_ai", "--debug", "serve", "--port", str(port)]
     child = subprocess.Popen(
         [*args, "--log-level", "debug"],
@@ -219,8 +199,8 @@ def test_the_gateway_process_never_shows_a_secret(env: dict[str, str]) -> None:
         text=True,
     )
     try:
+        wait_http(port)
         with httpx2.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            _wait_until_up(http)
             answers = _exercise(http)
     finally:
         child.send_signal(signal.SIGINT)
