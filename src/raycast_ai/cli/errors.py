@@ -21,20 +21,7 @@ Exit codes (also shown by `raycast-ai --help`):
 
 from __future__ import annotations
 
-from raycast_ai.protocol.errors import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    IncompleteStreamError,
-    InvalidRequestError,
-    MissingAuthError,
-    ModelNotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    StreamDecodeError,
-    UpstreamError,
-)
+from raycast_ai.protocol import errors
 
 OK = 0
 FAILURE = 1
@@ -43,18 +30,18 @@ INTERRUPTED = 130
 
 # Most specific first: the first class an error is an instance of gives its code.
 EXIT_CODES: tuple[tuple[type[BaseException], int, str], ...] = (
-    (InvalidRequestError, 3, "invalid request or setting"),
-    (MissingAuthError, 4, "no Raycast token"),
-    (AuthenticationError, 5, "token or signature rejected"),
-    (PermissionDeniedError, 6, "access refused"),
-    (ModelNotFoundError, 7, "unknown model"),
-    (RateLimitError, 8, "rate limited, or AI credits used up"),
-    (StreamDecodeError, 10, "not a Raycast stream"),
-    (UpstreamError, 9, "Raycast failed"),
-    (APIStatusError, 9, "Raycast failed"),
-    (IncompleteStreamError, 11, "answer cut off"),
-    (APITimeoutError, 13, "Raycast did not answer in time"),
-    (APIConnectionError, 12, "cannot reach Raycast"),
+    (errors.InvalidRequestError, 3, "invalid request or setting"),
+    (errors.MissingAuthError, 4, "no Raycast token"),
+    (errors.AuthenticationError, 5, "token or signature rejected"),
+    (errors.PermissionDeniedError, 6, "access refused"),
+    (errors.ModelNotFoundError, 7, "unknown model"),
+    (errors.RateLimitError, 8, "rate limited, or AI credits used up"),
+    (errors.StreamDecodeError, 10, "not a Raycast stream"),
+    (errors.UpstreamError, 9, "Raycast failed"),
+    (errors.APIStatusError, 9, "Raycast failed"),
+    (errors.IncompleteStreamError, 11, "answer cut off"),
+    (errors.APITimeoutError, 13, "Raycast did not answer in time"),
+    (errors.APIConnectionError, 12, "cannot reach Raycast"),
 )
 
 NO_TOKEN = "No Raycast token. Run 'raycast-ai auth set' or set RAYCAST_TOKEN."
@@ -69,14 +56,14 @@ def exit_code(error: BaseException) -> int:
 
 def message(error: BaseException) -> str:
     """What to tell the user, on one line, with the fix where there is one."""
-    if isinstance(error, MissingAuthError):
+    if isinstance(error, errors.MissingAuthError):
         text = NO_TOKEN
-    elif isinstance(error, UpstreamError) and error.type == "context_error":
+    elif isinstance(error, errors.UpstreamError) and error.type == "context_error":
         text = (
             f"The conversation is too long for this model ({_said(error)}). Start a new one "
             "(without -c, or /new in chat) or pick a model with a larger context (-m)."
         )
-    elif isinstance(error, RateLimitError) and error.type == "credits_error":
+    elif isinstance(error, errors.RateLimitError) and error.type == "credits_error":
         text = (
             f"Your Raycast AI credits are used up ({_said(error)}). Wait for the next period, "
             "top up in Raycast, or pick a cheaper model (-m)."

@@ -221,17 +221,33 @@ class ChatStream:
     has not taken yet: a consumer that forwards them handles a burst at once.
     """
 
-    __slots__ = ("_pending", "_source", "model")
+    __slots__ = ("_begun", "_pending", "_source", "model")
 
     def __init__(self, model: ModelEntry, batches: Iterator[list[Event]]) -> None:
         self.model = model
         self._source = batches
         self._pending: list[Event] = []  # the rest of the current batch, last event first
+        self._begun = False
+
+    @classmethod
+    def from_batches(cls, model: ModelEntry, batches: Iterator[list[Event]]) -> Self:
+        """A stream over `batches` (as `AsyncChatStream.from_batches`)."""
+        return cls(model, batches)
+
+    def started(self) -> Self:
+        """Sends the request if it has not gone yet; its errors are raised here."""
+        if not self._begun:
+            self._begun = True
+            first = next(self._source, None)
+            if first:
+                self._pending = first[::-1]
+        return self
 
     def __iter__(self) -> Self:
         return self
 
     def __next__(self) -> Event:
+        self._begun = True
         pending = self._pending
         while not pending:
             batch = next(self._source)
@@ -241,13 +257,14 @@ class ChatStream:
         return pending.pop()
 
     def batches(self) -> Iterator[list[Event]]:
+        self._begun = True
         if self._pending:
             pending, self._pending = self._pending[::-1], []
             yield pending
         yield from self._source
 
     def __enter__(self) -> Self:
-        return self
+        return self.started()
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()

@@ -27,20 +27,7 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from raycast_ai.protocol.errors import (
-    APIConnectionError,
-    APITimeoutError,
-    AuthenticationError,
-    IncompleteStreamError,
-    InvalidRequestError,
-    MissingAuthError,
-    ModelNotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    RaycastError,
-    StreamDecodeError,
-    UpstreamError,
-)
+from raycast_ai.protocol import errors
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,21 +43,21 @@ class ErrorInfo:
 NO_RETRY = {"x-should-retry": "false"}
 
 
-def error_info(exc: RaycastError) -> ErrorInfo:
+def error_info(exc: errors.RaycastError) -> ErrorInfo:
     message = exc.message or str(exc) or type(exc).__name__
     kind = getattr(exc, "type", None)
-    if isinstance(exc, MissingAuthError):
+    if isinstance(exc, errors.MissingAuthError):
         return ErrorInfo(500, message, "server_error", "raycast_token_missing", None, NO_RETRY)
-    if isinstance(exc, InvalidRequestError):
+    if isinstance(exc, errors.InvalidRequestError):
         return ErrorInfo(400, message, "invalid_request_error", "invalid_request")
-    if isinstance(exc, AuthenticationError):
+    if isinstance(exc, errors.AuthenticationError):
         code = kind or "upstream_authentication_failed"
         return ErrorInfo(401, message, "authentication_error", code)
-    if isinstance(exc, PermissionDeniedError):
+    if isinstance(exc, errors.PermissionDeniedError):
         return ErrorInfo(403, message, "permission_error", kind or "upstream_forbidden")
-    if isinstance(exc, ModelNotFoundError):
+    if isinstance(exc, errors.ModelNotFoundError):
         return ErrorInfo(404, message, "invalid_request_error", "model_not_found", "model")
-    if isinstance(exc, RateLimitError):
+    if isinstance(exc, errors.RateLimitError):
         if kind == "credits_error":
             return ErrorInfo(429, message, "insufficient_quota", kind, None, NO_RETRY)
         return ErrorInfo(
@@ -81,15 +68,15 @@ def error_info(exc: RaycastError) -> ErrorInfo:
             None,
             _retry_after(exc.retry_after),
         )
-    if isinstance(exc, APITimeoutError):
+    if isinstance(exc, errors.APITimeoutError):
         return ErrorInfo(504, message, "timeout_error", "upstream_timeout")
-    if isinstance(exc, APIConnectionError):
+    if isinstance(exc, errors.APIConnectionError):
         return ErrorInfo(502, message, "upstream_error", "upstream_unreachable")
-    if isinstance(exc, IncompleteStreamError):
+    if isinstance(exc, errors.IncompleteStreamError):
         return ErrorInfo(502, message, "upstream_error", "incomplete_stream")
-    if isinstance(exc, StreamDecodeError):
+    if isinstance(exc, errors.StreamDecodeError):
         return ErrorInfo(502, message, "upstream_error", "malformed_upstream_response")
-    if isinstance(exc, UpstreamError):
+    if isinstance(exc, errors.UpstreamError):
         if kind == "context_error":
             return ErrorInfo(400, message, "invalid_request_error", "context_length_exceeded")
         if exc.status_code == 400:
@@ -126,10 +113,10 @@ class BadRequest(Exception):
 def validation_error(exc: ValidationError, shape: str = "a JSON object") -> BadRequest:
     """A 400 naming the offending field; the submitted values (prompts) are never echoed.
     `shape` says what the body must be when it is not even an object."""
-    errors = exc.errors(include_input=False)
-    if not errors:
+    problems = exc.errors(include_input=False)
+    if not problems:
         return BadRequest(invalid_request("The request body is not valid."))
-    first = errors[0]
+    first = problems[0]
     if first.get("type") == "json_invalid":
         return BadRequest(
             invalid_request("The request body is not valid JSON.", code="invalid_json")
@@ -137,6 +124,6 @@ def validation_error(exc: ValidationError, shape: str = "a JSON object") -> BadR
     param = ".".join(str(p) for p in first.get("loc", ())) or None
     if param is None:
         return BadRequest(invalid_request(f"The request body must be {shape}."))
-    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+    more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
     message = f"Invalid request at '{param}': {first.get('msg', 'not valid')}{more}."
     return BadRequest(invalid_request(message, param=param))

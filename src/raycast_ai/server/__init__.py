@@ -1,6 +1,6 @@
 """The OpenAI-compatible gateway (`raycast-ai serve`): `serve()` runs it, `create_app()` builds it.
 
-Importing this package stays light; FastAPI and uvicorn load when the app is built or served.
+Importing this package stays light; Starlette and uvicorn load when the app is built or served.
 """
 
 from __future__ import annotations
