@@ -1,40 +1,73 @@
-"""The async client's HTTP/1.1 transport, against the emulator and against raw servers that
-misbehave in the ways a connection to Raycast can: dropped, stalled, cut short, garbled, flooding.
-Both of its entries: httpx2's `handle_async_request` and the chat stream's `post`."""
+"""The transports under the clients, each through its one entry, `send(Request)`.
+
+`Http1Transport` (the async client's default) is driven with `await transport.send(Request(...))`
+against the emulator and against raw servers that misbehave in the ways a connection to Raycast
+can: dropped, stalled, cut short, garbled, flooding, compressed, over TLS. Its pool is checked
+too: one kept-alive connection reused, `max_connections` waited for, idle connections closed
+when their keep-alive expires even if never reused (seen from the server and from the process's
+sockets). Then the clients above the transports: the same headers through `Http1Transport` and
+through httpx2, the async client's `limits` sizing its pool, trio falling back to httpx2, TLS
+verification and where the CA bundle comes from (argument, RAYCAST_CA_BUNDLE, the credentials
+file, SSL_CERT_FILE, `verify=False`), and `MockTransport`/`AsyncMockTransport` recording the
+exact `Request` and breaking a body in the middle.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gzip
+import http.server
 import json
 import ssl
+import threading
+import time
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx2
+import psutil
 import pytest
 import trustme
 
-from raycast_ai import transport as upstream
+from raycast_ai import (
+    APIConnectionError,
+    IncompleteStreamError,
+    InvalidRequestError,
+    RaycastClient,
+)
 from raycast_ai.client import AsyncRaycastClient
 from raycast_ai.emulator import EMULATOR_SECRET, EMULATOR_TOKEN
 from raycast_ai.emulator.catalog import models_payload
 from raycast_ai.emulator.server import EmulatorServer
 from raycast_ai.protocol.events import TextDelta
-from raycast_ai.transport import Http1Transport
+from raycast_ai.protocol.request import CHAT_PATH, EXPERIMENTAL, MODELS_PATH, USER_AGENT
+from raycast_ai.protocol.signing import signature_v2
+from raycast_ai.transport import (
+    URL,
+    AsyncHttpxTransport,
+    AsyncMockTransport,
+    AsyncResponse,
+    Http1Transport,
+    MockResponse,
+    MockTransport,
+    Request,
+    Timeout,
+    _connection,
+    ssl_context,
+)
 
 pytestmark = pytest.mark.anyio
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 OK = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"  # the transport is asyncio's protocols, as under uvicorn
+TIMEOUT = Timeout(connect=5.0, read=5.0, write=5.0, pool=5.0)
+SSE = b'data: {"text":"hi"}\n\ndata: {"text":"","finish_reason":"stop"}\n\n'
+CATALOG = json.dumps(models_payload()).encode()
+CA_ENV = ("RAYCAST_CA_BUNDLE", "SSL_CERT_FILE")
 
 
 @pytest.fixture
@@ -49,28 +82,34 @@ def upstream_options(emulator: EmulatorServer, tmp_path: Path) -> dict[str, Any]
 
 
 class RawServer:
-    """A loopback TCP server whose connections `handler` answers; counts them."""
+    """A loopback TCP server whose connections `handler` answers; counts them, and counts the
+    ones the client hung up on."""
 
     def __init__(self, handler: Handler, tls: ssl.SSLContext | None = None) -> None:
         self.handler = handler
         self.tls = tls
         self.connections = 0
+        self.hangups = 0
+        self.port = 0
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         try:
             await self.handler(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
-            pass
+            self.hangups += 1
+        else:
+            if reader.at_eof():  # the handler read to the end: the client hung up
+                self.hangups += 1
         finally:
             writer.close()
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[str]:
         server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self.tls)
-        port = server.sockets[0].getsockname()[1]
+        self.port = server.sockets[0].getsockname()[1]
         try:
-            yield f"{'https' if self.tls else 'http'}://localhost:{port}"
+            yield f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
         finally:
             server.close()
             await server.wait_closed()
@@ -78,16 +117,36 @@ class RawServer:
 
 @asynccontextmanager
 async def served(
-    handler: Handler, transport: Http1Transport | None = None, **timeouts: float
-) -> AsyncIterator[tuple[httpx2.AsyncClient, RawServer, Http1Transport]]:
+    handler: Handler, transport: Http1Transport | None = None
+) -> AsyncIterator[tuple[str, RawServer, Http1Transport]]:
+    """A raw server answered by `handler`, its base URL, and a transport closed afterwards."""
     server = RawServer(handler)
     transport = transport or Http1Transport()
-    timeout = httpx2.Timeout(**{"timeout": 5.0, **timeouts})
-    async with (
-        server.running() as base_url,
-        httpx2.AsyncClient(transport=transport, base_url=base_url, timeout=timeout) as http,
-    ):
-        yield http, server, transport
+    async with server.running() as base_url:
+        try:
+            yield base_url, server, transport
+        finally:
+            await transport.aclose()
+
+
+def request(
+    url: str,
+    method: str = "GET",
+    headers: Mapping[str, str] | None = None,
+    body: bytes = b"",
+    **timeouts: float,
+) -> Request:
+    timeout = dataclasses.replace(TIMEOUT, **timeouts)
+    return Request(method, URL.parse(url), headers or {}, body, timeout)
+
+
+async def fetch(transport: Http1Transport, req: Request) -> tuple[AsyncResponse, bytes]:
+    """Sends `req`, reads the whole body and gives the connection back."""
+    response = await transport.send(req)
+    try:
+        return response, await response.aread()
+    finally:
+        await response.aclose()
 
 
 async def keep_answering(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -99,6 +158,31 @@ async def text(client: AsyncRaycastClient, prompt: str) -> str:
     stream = await client.stream([{"role": "user", "content": prompt}], "openai-gpt-4o-mini")
     async with stream:
         return "".join([e.text async for e in stream if isinstance(e, TextDelta)])
+
+
+def sockets(port: int, *, side: str) -> int:
+    """This process's ESTABLISHED TCP sockets to `port` (side "client") or accepted on it
+    (side "server")."""
+    count = 0
+    for conn in psutil.Process().net_connections("tcp"):
+        if conn.status != psutil.CONN_ESTABLISHED:
+            continue
+        address = conn.raddr if side == "client" else conn.laddr
+        if address and address.port == port:
+            count += 1
+    return count
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 2.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.02)
+    return True
+
+
+# --- Http1Transport.send against the emulator and raw servers --------------------------------
 
 
 async def test_chats_with_the_emulator_on_one_kept_alive_connection(
@@ -115,21 +199,49 @@ async def test_chats_with_the_emulator_on_one_kept_alive_connection(
 
 
 async def test_the_request_is_sent_in_one_piece_with_its_headers() -> None:
-    received: list[bytes] = []
+    """One write: the server's first read holds the whole request, head and body."""
+    reads: list[bytes] = []
 
     async def record(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        received.append(await reader.readuntil(b"\r\n\r\n") + await reader.readexactly(7))
-        writer.write(OK)
+        while data := await reader.read(65536):
+            reads.append(data)
+            writer.write(OK)
 
-    async with served(record) as (http, _, _):
-        response = await http.post("/api/x?y=1", content=b'{"a":1}', headers={"X-Test": "yes"})
-    assert response.status_code == 200 and response.text == "ok"
-    head, _, body = received[0].partition(b"\r\n\r\n")
-    lines = head.split(b"\r\n")
-    assert lines[0] == b"POST /api/x?y=1 HTTP/1.1"
-    assert b"x-test: yes" in [line.lower() for line in lines]
-    assert b"content-length: 7" in [line.lower() for line in lines]
-    assert body == b'{"a":1}'
+    async with served(record) as (base_url, server, transport):
+        port = server.port
+        headers = {"X-Test": "yes"}
+        post = request(f"{base_url}/api/x?y=1", "POST", headers, b'{"a":1}')
+        response, body = await fetch(transport, post)
+        assert (response.status_code, body) == (200, b"ok")
+        response, body = await fetch(transport, request(f"{base_url}/models", headers=headers))
+        assert (response.status_code, body) == (200, b"ok")
+    assert reads == [
+        f"POST /api/x?y=1 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Test: yes\r\n"
+        'Content-Length: 7\r\n\r\n{"a":1}'.encode(),
+        # A GET without a body says no length at all.
+        f"GET /models HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Test: yes\r\n\r\n".encode(),
+    ]
+
+
+async def test_send_reuses_one_kept_alive_connection_and_reads_the_last_header_value() -> None:
+    heads: list[bytes] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            heads.append(head + await reader.readexactly(7))
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nx-a: 1\r\nX-A: 2\r\n\r\nhello")
+
+    async with served(answer) as (base_url, server, transport):
+        for _ in range(3):
+            req = request(f"{base_url}/api/x?y=1", "POST", {"X-Test": "yes"}, b'{"a":1}')
+            response, body = await fetch(transport, req)
+            assert response.status_code == 200
+            assert response.headers["x-a"] == "2"  # lower-case names, the last value
+            assert body == b"hello"
+            assert (transport.open_connections, transport.idle_connections) == (1, 1)
+    assert heads == [heads[0]] * 3 and heads[0].startswith(b"POST /api/x?y=1 HTTP/1.1\r\n")
+    assert server.connections == 1
 
 
 async def test_a_kept_alive_connection_dropped_under_a_request_is_replaced_once() -> None:
@@ -148,9 +260,9 @@ async def test_a_kept_alive_connection_dropped_under_a_request_is_replaced_once(
         server_calls += 1
         await (once_then_drop if server_calls == 1 else keep_answering)(reader, writer)
 
-    async with served(handler) as (http, server, _):
-        assert (await http.get("/")).text == "ok"
-        assert (await http.get("/")).text == "ok"
+    async with served(handler) as (base_url, server, transport):
+        assert (await fetch(transport, request(f"{base_url}/")))[1] == b"ok"
+        assert (await fetch(transport, request(f"{base_url}/")))[1] == b"ok"
     assert dropped.is_set()  # the second request went to the kept-alive connection first
     assert server.connections == 2
 
@@ -159,29 +271,33 @@ async def test_a_new_connection_closed_without_an_answer_is_not_retried() -> Non
     async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
 
-    async with served(hang_up) as (http, server, transport):
+    async with served(hang_up) as (base_url, server, transport):
         with pytest.raises(httpx2.RemoteProtocolError, match="without sending a response"):
-            await http.post("/chat", content=b"{}")
+            await transport.send(request(f"{base_url}/chat", "POST", body=b"{}"))
         assert transport.open_connections == 0
     assert server.connections == 1
 
 
 async def test_a_refused_connection_is_a_connect_error() -> None:
-    async with served(keep_answering) as (http, _, _):
-        port = int(str(http.base_url).rsplit(":", 1)[1].rstrip("/"))
-    async with httpx2.AsyncClient(transport=Http1Transport()) as http:
-        with pytest.raises(httpx2.ConnectError):
-            await http.get(f"http://127.0.0.1:{port}/")
+    async with served(keep_answering) as (_, server, _):
+        port = server.port
+    transport = Http1Transport()
+    with pytest.raises(httpx2.ConnectError):
+        await transport.send(request(f"http://127.0.0.1:{port}/"))
+    assert transport.open_connections == 0
 
 
 async def test_silence_before_the_answer_is_a_read_timeout_and_the_connection_is_dropped() -> None:
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read()
 
-    async with served(silent, read=0.2) as (http, _, transport):
+    async with served(silent) as (base_url, server, transport):
+        started = time.monotonic()
         with pytest.raises(httpx2.ReadTimeout):
-            await http.get("/")
+            await transport.send(request(f"{base_url}/", read=0.2))
+        assert time.monotonic() - started < 2.0
         assert transport.open_connections == 0
+        assert await eventually(lambda: server.hangups == 1)  # the server saw it go
 
 
 async def test_silence_in_the_middle_of_the_body_is_a_read_timeout() -> None:
@@ -190,13 +306,30 @@ async def test_silence_in_the_middle_of_the_body_is_a_read_timeout() -> None:
         writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n")
         await reader.read()
 
-    async with served(stall, read=0.2) as (http, _, transport):
-        async with http.stream("GET", "/") as response:
-            got = b""
-            with pytest.raises(httpx2.ReadTimeout):
-                async for data in response.aiter_bytes():
-                    got += data
+    async with served(stall) as (base_url, _, transport):
+        response = await transport.send(request(f"{base_url}/", read=0.2))
+        got = b""
+        with pytest.raises(httpx2.ReadTimeout):
+            async for data in response.aiter_bytes():
+                got += data
+        await response.aclose()
         assert got == b"abc"
+        assert transport.open_connections == 0
+
+
+async def test_silence_after_part_of_a_sized_body_is_a_read_timeout() -> None:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc")
+        await reader.read()
+
+    async with served(answer) as (base_url, _, transport):
+        response = await transport.send(request(f"{base_url}/", read=0.2))
+        chunks = response.aiter_bytes()
+        assert await anext(chunks) == b"abc"
+        with pytest.raises(httpx2.ReadTimeout):
+            await anext(chunks)
+        await response.aclose()
         assert transport.open_connections == 0
 
 
@@ -215,9 +348,9 @@ async def test_a_cut_or_garbled_answer_is_a_protocol_error(answer: bytes, error:
         await reader.readuntil(b"\r\n\r\n")
         writer.write(answer)
 
-    async with served(send) as (http, _, transport):
+    async with served(send) as (base_url, _, transport):
         with pytest.raises(httpx2.RemoteProtocolError, match=error):
-            await http.get("/")
+            await fetch(transport, request(f"{base_url}/"))
         assert transport.open_connections == 0
 
 
@@ -230,10 +363,13 @@ async def test_a_body_without_length_ends_with_the_connection() -> None:
             await writer.drain()
             await asyncio.sleep(0.01)
 
-    async with served(until_close) as (http, _, transport):
-        response = await http.get("/")
-        assert response.text == "one two three"
+    async with served(until_close) as (base_url, _, transport):
+        response = await transport.send(request(f"{base_url}/"))
+        chunks = [chunk async for chunk in response.aiter_bytes()]
+        await response.aclose()
+        assert b"".join(chunks) == b"one two three" and len(chunks) > 1  # as it came
         assert transport.open_connections == 0
+        assert transport.idle_connections == 0
 
 
 async def test_leaving_a_body_unread_closes_the_connection() -> None:
@@ -245,18 +381,20 @@ async def test_leaving_a_body_unread_closes_the_connection() -> None:
             await writer.drain()
             await asyncio.sleep(0.005)
 
-    async with served(endless) as (http, server, transport):
-        async with http.stream("GET", "/") as response:
-            async for _ in response.aiter_bytes():
-                break
+    async with served(endless) as (base_url, server, transport):
+        response = await transport.send(request(f"{base_url}/"))
+        assert await anext(response.aiter_bytes())
+        await response.aclose()
         assert transport.open_connections == 0
+        assert transport.idle_connections == 0
+        assert await eventually(lambda: server.hangups == 1)
     assert server.connections == 1
 
 
 async def test_a_flood_is_read_only_as_fast_as_it_is_consumed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(upstream, "HIGH_WATER", 64 * 1024)
+    monkeypatch.setattr(_connection, "HIGH_WATER", 64 * 1024)
     size = 16 * 1024 * 1024
 
     async def flood(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -267,26 +405,85 @@ async def test_a_flood_is_read_only_as_fast_as_it_is_consumed(
             writer.write(block)
             await writer.drain()
 
-    async with served(flood) as (http, _, transport):
-        async with http.stream("GET", "/") as response:
-            received = 0
-            held = 0
-            async for data in response.aiter_raw():
-                received += len(data)
-                if received < size // 2:
-                    await asyncio.sleep(0.001)  # a slow reader
-                    (conn,) = transport._open
-                    held = max(held, conn.buffered)
+    async with served(flood) as (base_url, _, transport):
+        response = await transport.send(request(f"{base_url}/"))
+        received = 0
+        held = 0
+        async for data in response.aiter_bytes():
+            received += len(data)
+            if received < size // 2:
+                await asyncio.sleep(0.001)  # a slow reader
+                (conn,) = transport._open
+                held = max(held, conn.buffered)
+        await response.aclose()
         assert received == size
         # One read past the mark at most, never the megabytes the server had ready.
         assert held <= 64 * 1024 + 256 * 1024
 
 
 async def test_a_kept_alive_connection_expires() -> None:
-    async with served(keep_answering, Http1Transport(keepalive_expiry=0.0)) as (http, server, _):
+    transport = Http1Transport(keepalive_expiry=0.0)
+    async with served(keep_answering, transport) as (base_url, server, _):
         for _ in range(3):
-            assert (await http.get("/")).text == "ok"
+            assert (await fetch(transport, request(f"{base_url}/")))[1] == b"ok"
+            assert transport.idle_connections == 0
     assert server.connections == 3
+
+
+async def test_idle_connections_close_when_their_keep_alive_expires_even_if_never_reused() -> None:
+    """A burst leaves one idle connection per request; none is asked for again, and still each
+    is closed once its keep-alive is over: by the transport, seen by the server and the OS."""
+    burst = 50
+    arrived = 0
+    everyone = asyncio.Event()
+
+    async def answer_together(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal arrived
+        await reader.readuntil(b"\r\n\r\n")
+        arrived += 1
+        if arrived == burst:
+            everyone.set()
+        await everyone.wait()  # every request is in flight at once: one connection each
+        writer.write(OK)
+        await reader.readuntil(b"\r\n\r\n")  # nothing more comes: this ends at the hang-up
+
+    transport = Http1Transport(keepalive_expiry=0.3)
+    async with served(answer_together, transport) as (base_url, server, _):
+        answers = await asyncio.gather(
+            *[fetch(transport, request(f"{base_url}/{i}", read=2.0)) for i in range(burst)]
+        )
+        assert [body for _, body in answers] == [b"ok"] * burst
+        assert server.connections == burst
+        assert (transport.idle_connections, transport.open_connections) == (burst, burst)
+        assert sockets(server.port, side="client") == burst
+        await asyncio.sleep(0.1)  # not yet: they are kept for 0.3 s
+        assert (transport.idle_connections, transport.open_connections) == (burst, burst)
+        assert server.hangups == 0
+        await asyncio.sleep(0.4)
+        assert (transport.idle_connections, transport.open_connections) == (0, 0)
+        assert sockets(server.port, side="client") == 0
+        assert await eventually(lambda: server.hangups == burst)
+
+
+async def test_the_clients_upstream_holds_no_idle_sockets_after_a_burst_of_streams(
+    upstream_options: dict[str, Any], emulator: EmulatorServer
+) -> None:
+    """The gateway's upstream: an `AsyncRaycastClient` whose `limits` set a keep-alive; after a
+    burst of streams its idle connections to the emulator close by themselves."""
+    limits = httpx2.Limits(keepalive_expiry=0.3)
+    async with AsyncRaycastClient(**upstream_options, limits=limits) as client:
+        transport = client._transport
+        assert isinstance(transport, Http1Transport)
+        await client.models()
+        answers = await asyncio.gather(*[text(client, f"burst {i} @chunks:5") for i in range(20)])
+        assert all(answers)
+        idle = transport.idle_connections
+        assert idle > 1 and transport.open_connections == idle
+        assert sockets(emulator.port, side="client") == idle
+        await asyncio.sleep(0.5)
+        assert (transport.idle_connections, transport.open_connections) == (0, 0)
+        assert sockets(emulator.port, side="client") == 0
+        assert await eventually(lambda: sockets(emulator.port, side="server") == 0)
 
 
 async def test_max_connections_makes_requests_wait_for_a_slot() -> None:
@@ -298,83 +495,53 @@ async def test_max_connections_makes_requests_wait_for_a_slot() -> None:
             writer.write(OK)
 
     transport = Http1Transport(max_connections=1)
-    async with served(slow, transport, pool=0.2) as (http, _, _):
-        first = asyncio.ensure_future(http.get("/"))
+    async with served(slow, transport) as (base_url, server, _):
+        first = asyncio.ensure_future(fetch(transport, request(f"{base_url}/")))
         await asyncio.sleep(0.05)
         with pytest.raises(httpx2.PoolTimeout):
-            await http.get("/")
+            await transport.send(request(f"{base_url}/", pool=0.2))
         release.set()
-        assert (await first).text == "ok"
-        assert (await http.get("/")).text == "ok"  # the slot came back
+        assert (await first)[1] == b"ok"
+        assert (await fetch(transport, request(f"{base_url}/", pool=0.2)))[1] == b"ok"
+    assert server.connections == 1  # the slot came back, and the connection with it
 
 
-async def test_https_with_a_trusted_certificate_and_not_without(tmp_path: Any) -> None:
-    ca = trustme.CA()
-    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("localhost").configure_cert(server_tls)
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def server_tls(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    return context
+
+
+async def test_https_with_a_trusted_certificate_and_not_without(
+    ca: trustme.CA, server_tls: ssl.SSLContext
+) -> None:
     trusting = ssl.create_default_context()
     ca.configure_trust(trusting)
     server = RawServer(keep_answering, tls=server_tls)
     async with server.running() as base_url:
-        async with httpx2.AsyncClient(transport=Http1Transport(ssl_context=trusting)) as http:
-            assert (await http.get(f"{base_url}/")).text == "ok"
-        async with httpx2.AsyncClient(transport=Http1Transport()) as http:
-            with pytest.raises(httpx2.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
-                await http.get(f"{base_url}/")
-
-
-async def test_only_http_and_https() -> None:
-    async with httpx2.AsyncClient(transport=Http1Transport()) as http:
-        with pytest.raises(httpx2.UnsupportedProtocol):
-            await http.get("ftp://127.0.0.1/")
-
-
-# --- post(): the chat stream's path, without httpx2's request and response objects ---------------
-
-TIMEOUT = httpx2.Timeout(5.0)
-
-
-@asynccontextmanager
-async def posting(handler: Handler) -> AsyncIterator[tuple[Http1Transport, httpx2.URL]]:
-    """A transport and the URL of a raw server that `handler` answers; closed afterwards."""
-    async with RawServer(handler).running() as base_url:
-        transport = Http1Transport()
-        try:
-            yield transport, httpx2.URL(base_url + "/")
-        finally:
-            await transport.aclose()
-
-
-async def test_post_sends_one_piece_with_host_and_length_and_reuses_the_connection() -> None:
-    heads: list[bytes] = []
-
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            head = await reader.readuntil(b"\r\n\r\n")
-            heads.append(head + await reader.readexactly(7))
-            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nx-a: 1\r\nX-A: 2\r\n\r\nhello")
-
-    server = RawServer(answer)
-    transport = Http1Transport()
-    async with server.running() as base_url:
-        url = httpx2.URL(f"{base_url}/api/x?y=1")
-        for _ in range(2):
-            response = await transport.post(url, {"X-Test": "yes"}, b'{"a":1}', TIMEOUT)
-            assert response.status_code == 200
-            assert response.headers["x-a"] == "2"  # lower-case names, the last value
-            assert await response.aread() == b"hello"
-            await response.aclose()
+        assert base_url.startswith("https://")
+        transport = Http1Transport(ssl_context=trusting)
+        assert (await fetch(transport, request(f"{base_url}/")))[1] == b"ok"
         await transport.aclose()
-    host = url.netloc.decode()
-    assert (
-        heads
-        == [
-            f"POST /api/x?y=1 HTTP/1.1\r\nHost: {host}\r\nX-Test: yes\r\n"
-            'Content-Length: 7\r\n\r\n{"a":1}'.encode()
-        ]
-        * 2
-    )
-    assert server.connections == 1
+        transport = Http1Transport()
+        with pytest.raises(httpx2.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            await transport.send(request(f"{base_url}/"))
+        assert transport.open_connections == 0
+
+
+async def test_only_http_and_https(tmp_path: Path) -> None:
+    for url in ("ftp://127.0.0.1/", "ws://127.0.0.1/", "127.0.0.1:80", "http:///path"):
+        with pytest.raises(ValueError, match="Not an http"):
+            URL.parse(url)
+    assert str(URL.parse("HTTPS://Example.com:443/a?b=1")) == "https://example.com/a?b=1"
+    with pytest.raises(InvalidRequestError, match="http:// or https://"):
+        AsyncRaycastClient(token="t", base_url="ftp://127.0.0.1", home=tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -386,7 +553,7 @@ async def test_post_sends_one_piece_with_host_and_length_and_reuses_the_connecti
         ("br", lambda data: data),  # never asked for: passed on as it came, as httpx2 does
     ],
 )
-async def test_post_decompresses_what_httpx2_would(
+async def test_send_decompresses_what_httpx2_would(
     encoding: str, compress: Callable[[bytes], bytes]
 ) -> None:
     text = b"data: " + b"x" * 5000 + b"\n\n"
@@ -401,50 +568,45 @@ async def test_post_decompresses_what_httpx2_would(
             await writer.drain()
         await reader.read()
 
-    async with posting(answer) as (transport, url):
-        response = await transport.post(url, {}, b"", TIMEOUT)
-        assert b"".join([chunk async for chunk in response.aiter_bytes()]) == text
-        await response.aclose()
+    async with served(answer) as (base_url, _, transport):
+        response, got = await fetch(transport, request(f"{base_url}/"))
+        assert response.headers["content-encoding"] == encoding
+        assert got == text
 
 
-async def test_post_a_body_that_does_not_decompress_is_a_protocol_error() -> None:
+async def test_send_a_body_that_does_not_decompress_is_a_protocol_error() -> None:
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ncontent-length: 4\r\n\r\nnope")
         await reader.read()
 
-    async with posting(answer) as (transport, url):
-        response = await transport.post(url, {}, b"", TIMEOUT)
+    async with served(answer) as (base_url, _, transport):
         with pytest.raises(httpx2.RemoteProtocolError, match="does not decompress"):
-            await response.aread()
-        await response.aclose()
+            await fetch(transport, request(f"{base_url}/"))
+        assert transport.open_connections == 0
 
 
-async def test_post_silence_in_the_body_is_a_read_timeout_and_a_header_break_is_refused() -> None:
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc")
-        await reader.read()
-
-    async with posting(answer) as (transport, url):
-        response = await transport.post(url, {}, b"", httpx2.Timeout(5.0, read=0.2))
-        chunks = response.aiter_bytes()
-        assert await anext(chunks) == b"abc"
-        with pytest.raises(httpx2.ReadTimeout):
-            await anext(chunks)
-        await response.aclose()
-        for bad in ({"X-Evil": "a\r\nInjected: 1"}, {"X-A": "a\nb"}, {"X\rY": "1"}, {"X": "\r"}):
-            with pytest.raises(httpx2.LocalProtocolError, match="line break"):
-                await transport.post(url, {"X-Fine": "1", **bad}, b"", TIMEOUT)
-    assert transport.open_connections == 0
-
-
-async def test_the_client_sends_what_httpx2_would_send(
-    emulator: EmulatorServer, tmp_path: Path
+@pytest.mark.parametrize(
+    "bad", [{"X-Evil": "a\r\nInjected: 1"}, {"X-A": "a\nb"}, {"X\rY": "1"}, {"X": "\r"}]
+)
+async def test_a_header_line_break_is_refused_before_anything_is_sent(
+    bad: dict[str, str],
 ) -> None:
-    """The chat stream through `post` and through httpx2: the same headers, each once."""
+    async with served(keep_answering) as (base_url, server, transport):
+        with pytest.raises(httpx2.LocalProtocolError, match="line break"):
+            await transport.send(request(f"{base_url}/", headers={"X-Fine": "1", **bad}))
+        assert transport.open_connections == 0
+        assert (await fetch(transport, request(f"{base_url}/", headers={"X-Fine": "1"})))[1]
+    assert server.connections == 1  # only the good request connected
+
+
+# --- the clients over the transports ----------------------------------------------------------
+
+
+async def test_the_client_sends_what_httpx2_would_send(tmp_path: Path) -> None:
+    """The chat stream through `Http1Transport` (the default) and through httpx2 (its own
+    transport, and `AsyncHttpxTransport` without a proxy): the same headers, each once."""
     heads: list[list[tuple[str, str]]] = []
-    catalog = json.dumps(models_payload()).encode()
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while head := await reader.readuntil(b"\r\n\r\n"):
@@ -453,31 +615,40 @@ async def test_the_client_sends_what_httpx2_would_send(
             length = {k.lower(): v for k, v in fields}.get("content-length", "0")
             await reader.readexactly(int(length))
             if head.startswith(b"GET"):
-                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(catalog))
-                writer.write(catalog)
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(CATALOG))
+                writer.write(CATALOG)
                 continue
             heads.append(
                 [("", head.decode().split("\r\n")[0])] + [(k.lower(), v) for k, v in fields]
             )
-            sse = b'data: {"text":"hi"}\n\ndata: {"text":"","finish_reason":"stop"}\n\n'
-            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(sse) + sse)
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(SSE) + SSE)
 
+    kinds: list[type] = []
     async with RawServer(answer).running() as base_url:
-        for transport in (Http1Transport(), None):
+        transports = (
+            None,
+            httpx2.AsyncHTTPTransport(),
+            AsyncHttpxTransport(verify=ssl_context()),
+        )
+        for transport in transports:
             options = {"token": EMULATOR_TOKEN, "signing_secret": EMULATOR_SECRET}
             async with AsyncRaycastClient(
                 **options, base_url=base_url + "/v2", home=tmp_path, transport=transport
             ) as client:
+                kinds.append(type(client._transport))
                 assert await text(client, "hello") == "hi"
-    fast, slow = heads
-    assert fast[0] == slow[0] == ("", "POST /v2/api/v1/ai/chat_completions HTTP/1.1")
-    names = [name for name, _ in fast]
-    assert len(names) == len(set(names))  # no header twice, whatever its case
+    assert kinds == [Http1Transport, AsyncHttpxTransport, AsyncHttpxTransport]
+    assert len(heads) == 3
+    fast, *slow = heads
     changing = {"x-raycast-timestamp", "x-raycast-signature-v2", "content-length"}
-    assert {k: v for k, v in fast if k not in changing} == {
-        k: v for k, v in slow if k not in changing
-    }
-    assert sorted(names) == sorted(name for name, _ in slow)
+    for other in slow:
+        assert fast[0] == other[0] == ("", "POST /v2/api/v1/ai/chat_completions HTTP/1.1")
+        names = [name for name, _ in fast]
+        assert len(names) == len(set(names))  # no header twice, whatever its case
+        assert {k: v for k, v in fast if k not in changing} == {
+            k: v for k, v in other if k not in changing
+        }
+        assert sorted(names) == sorted(name for name, _ in other)
 
 
 async def test_the_async_clients_limits_size_its_pool(upstream_options: dict[str, Any]) -> None:
@@ -497,6 +668,8 @@ async def test_the_async_clients_limits_size_its_pool(upstream_options: dict[str
         assert not waiting.done()
         await first.aclose()
         assert await asyncio.wait_for(waiting, 5.0)
+        transport = client._transport
+        assert isinstance(transport, Http1Transport) and transport.open_connections == 1
 
 
 @pytest.mark.parametrize("anyio_backend", ["trio"])
@@ -507,4 +680,261 @@ async def test_under_trio_the_client_works_through_httpx2s_own_transport(
     async with AsyncRaycastClient(**upstream_options) as client:
         first = await text(client, "under trio @chunks:30")
         second = await text(client, "under trio, again @chunks:30")
+        transport = client._transport
+        assert isinstance(transport, Http1Transport)
+        assert transport._other is not None  # httpx2 carried the requests
+        assert transport.open_connections == 0  # and none of its own was opened
     assert first and second and first != second
+
+
+# --- TLS: verification and the CA bundle --------------------------------------------------------
+
+
+class HTTPSServer:
+    """A threaded HTTPS server that answers like Raycast (the catalog, a short chat stream), so
+    that the sync client can block on it inside an async test."""
+
+    def __init__(self, tls: ssl.SSLContext) -> None:
+        class Answer(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                self._send(CATALOG, "application/json")
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length", "0")))
+                self._send(SSE, "text/event-stream")
+
+            def _send(self, body: bytes, kind: str) -> None:
+                self.send_response(200)
+                self.send_header("content-type", kind)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+        self.httpd.daemon_threads = True
+        self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        self.base_url = f"https://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> HTTPSServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def https_server(server_tls: ssl.SSLContext) -> Iterator[HTTPSServer]:
+    with HTTPSServer(server_tls) as server:
+        yield server
+
+
+@pytest.fixture
+def ca_pem(ca: trustme.CA, tmp_path: Path) -> Path:
+    path = tmp_path / "corporate-ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return path
+
+
+async def chat_with(kind: str, **options: Any) -> str:
+    """A short chat through a fresh sync or async client; the client is closed afterwards."""
+    options = {"token": "tok", "signing_secret": "s", "max_retries": 0, **options}
+    messages = [{"role": "user", "content": "hello"}]
+    if kind == "sync":
+        with RaycastClient(**options) as client:
+            return client.complete(messages).text
+    async with AsyncRaycastClient(**options) as client:
+        return (await client.complete(messages)).text
+
+
+@pytest.fixture
+def no_ca_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in CA_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.usefixtures("no_ca_env")
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_tls_is_verified_by_default(
+    kind: str, https_server: HTTPSServer, tmp_path: Path
+) -> None:
+    with pytest.raises(APIConnectionError, match="ConnectError") as caught:
+        await chat_with(kind, base_url=https_server.base_url, home=tmp_path)
+    assert "CERTIFICATE_VERIFY_FAILED" in repr(caught.value.__cause__)
+
+
+@pytest.mark.usefixtures("no_ca_env")
+@pytest.mark.parametrize("kind", ["sync", "async"])
+@pytest.mark.parametrize(
+    "source", ["argument", "RAYCAST_CA_BUNDLE", "credentials file", "SSL_CERT_FILE", "verify=False"]
+)
+async def test_tls_trusts_the_configured_ca_bundle_or_verify_false(
+    kind: str,
+    source: str,
+    https_server: HTTPSServer,
+    ca_pem: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    home = tmp_path / "home"
+    options: dict[str, Any] = {"base_url": https_server.base_url, "home": home}
+    if source == "argument":
+        options["ca_bundle"] = str(ca_pem)
+    elif source == "credentials file":
+        home.mkdir()
+        (home / "credentials.json").write_text(json.dumps({"ca_bundle": str(ca_pem)}))
+    elif source == "verify=False":
+        options["verify"] = False
+    else:
+        monkeypatch.setenv(source, str(ca_pem))
+    assert await chat_with(kind, **options) == "hi"
+
+
+@pytest.mark.usefixtures("no_ca_env")
+@pytest.mark.parametrize("kind", ["sync", "async"])
+@pytest.mark.parametrize("source", ["argument", "RAYCAST_CA_BUNDLE", "SSL_CERT_FILE"])
+async def test_a_ca_bundle_that_does_not_exist_is_an_invalid_request_naming_the_variable(
+    kind: str, source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = str(tmp_path / "no-such-ca.pem")
+    options: dict[str, Any] = {"token": "tok", "home": tmp_path}
+    if source == "argument":
+        options["ca_bundle"] = missing
+    else:
+        monkeypatch.setenv(source, missing)
+    client_class = RaycastClient if kind == "sync" else AsyncRaycastClient
+    with pytest.raises(InvalidRequestError, match="RAYCAST_CA_BUNDLE") as caught:
+        client_class(**options)
+    assert missing in str(caught.value)
+
+
+# --- MockTransport / AsyncMockTransport ------------------------------------------------------
+
+MOCK_BASE = "http://raycast.test/v1"
+MOCK_SECRET = "mock-secret"
+MOCK_TIMEOUT = Timeout(connect=1.0, read=2.0, write=3.0, pool=4.0)
+HELLO = b'data: {"text":"Hello"}\n\n'
+
+
+def mock_answer(*chunks: bytes | Exception) -> Callable[[Request], MockResponse]:
+    """The catalog for a models request, `chunks` as the body of a chat request."""
+
+    def answer(req: Request) -> MockResponse:
+        if req.url.target.endswith(MODELS_PATH):
+            return MockResponse(headers={"Content-Type": "application/json"}, body=CATALOG)
+        return MockResponse(headers={"Content-Type": "text/event-stream"}, chunks=list(chunks))
+
+    return answer
+
+
+def mock_client(kind: str, answer: Callable[[Request], MockResponse], home: Path) -> Any:
+    options: dict[str, Any] = {
+        "token": "tok-123",
+        "signing_secret": MOCK_SECRET,
+        "base_url": MOCK_BASE,
+        "home": home,
+        "timeout": MOCK_TIMEOUT,
+    }
+    if kind == "sync":
+
+        def no_sync_sleep(seconds: float) -> None:
+            pytest.fail(f"slept {seconds} s: nothing here is retried")
+
+        return RaycastClient(**options, transport=MockTransport(answer), sleep=no_sync_sleep)
+
+    async def answer_later(req: Request) -> MockResponse:
+        await asyncio.sleep(0)
+        return answer(req)
+
+    async def no_sleep(seconds: float) -> None:
+        pytest.fail(f"slept {seconds} s: nothing here is retried")
+
+    return AsyncRaycastClient(**options, transport=AsyncMockTransport(answer_later), sleep=no_sleep)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_a_client_over_the_mock_transport_sends_the_exact_request(
+    kind: str, tmp_path: Path
+) -> None:
+    client = mock_client(kind, mock_answer(HELLO, SSE), tmp_path)
+    messages = [{"role": "user", "content": "exactly this"}]
+    if kind == "sync":
+        assert client.complete(messages, "openai-gpt-4o-mini").text == "Hellohi"
+        client.close()
+    else:
+        assert (await client.complete(messages, "openai-gpt-4o-mini")).text == "Hellohi"
+        await client.aclose()
+    transport = client._transport
+    assert isinstance(transport, MockTransport if kind == "sync" else AsyncMockTransport)
+    assert transport.closed
+    models, chat = transport.requests
+    device = client.settings.device_id
+    assert device
+
+    def signed(req: Request, body: bytes) -> dict[str, str]:
+        stamp = req.headers["X-Raycast-Timestamp"]
+        assert abs(int(stamp) - time.time()) < 60
+        return {
+            "Accept": "application/json",
+            "Accept-Language": "en-US,en;q=0.9",
+            "User-Agent": USER_AGENT,
+            "X-Raycast-Experimental": EXPERIMENTAL,
+            "Authorization": "Bearer tok-123",
+            "X-Raycast-Timestamp": stamp,
+            "X-Raycast-DeviceId": device,
+            "X-Raycast-Signature-v2": signature_v2(MOCK_SECRET, stamp, device, body),
+            "Accept-Encoding": "gzip, deflate",
+            "Connection": "keep-alive",
+        }
+
+    assert (models.method, models.url, models.body) == (
+        "GET",
+        URL("http", "raycast.test", 80, "/v1" + MODELS_PATH),
+        b"",
+    )
+    assert dict(models.headers) == signed(models, b"{}")
+    assert models.timeout == MOCK_TIMEOUT
+    assert (chat.method, chat.url) == ("POST", URL("http", "raycast.test", 80, "/v1" + CHAT_PATH))
+    assert dict(chat.headers) == {"Content-Type": "application/json", **signed(chat, chat.body)}
+    assert chat.timeout == MOCK_TIMEOUT
+    sent = json.loads(chat.body)
+    assert (sent["model"], sent["provider"]) == ("gpt-4o-mini", "openai")
+    assert "exactly this" in json.dumps(sent["messages"])
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_a_mock_body_broken_in_the_middle_is_an_incomplete_stream(
+    kind: str, tmp_path: Path
+) -> None:
+    responses: list[MockResponse] = []
+    answer = mock_answer(HELLO, httpx2.ReadError("x"))
+
+    def keep(req: Request) -> MockResponse:
+        responses.append(answer(req))
+        return responses[-1]
+
+    client = mock_client(kind, keep, tmp_path)
+    messages = [{"role": "user", "content": "hi"}]
+    events: list[Any] = []
+    with pytest.raises(IncompleteStreamError, match="ReadError") as caught:
+        if kind == "sync":
+            with client, client.stream(messages) as stream:
+                for event in stream:
+                    events.append(event)
+        else:
+            async with client, await client.stream(messages) as astream:
+                async for event in astream:
+                    events.append(event)
+    assert [e.text for e in events if isinstance(e, TextDelta)] == ["Hello"]  # delivered first
+    assert caught.value.partial_text == "Hello"
+    assert isinstance(caught.value.__cause__, httpx2.ReadError)
+    assert len(client._transport.requests) == 2  # the models list, one chat: not retried
+    assert all(response.closed for response in responses)

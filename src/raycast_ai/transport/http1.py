@@ -25,12 +25,11 @@ import zlib
 from collections import deque
 from collections.abc import AsyncIterator
 from ssl import SSLContext
-from typing import cast
 
-import httptools
 import httpx2
 import sniffio
 
+from ._connection import Connection, Dropped
 from .base import AsyncResponse, Request
 from .httpx import AsyncHttpxTransport
 
@@ -39,149 +38,7 @@ log = logging.getLogger("raycast_ai.transport")
 # Shorter than the common 5 s server keep-alive, so an idle connection is dropped by us before
 # the server closes it under a request that was just sent on it.
 KEEPALIVE_EXPIRY = 4.0
-HIGH_WATER = 1024 * 1024
 _Origin = tuple[str, str, int]
-
-
-class _Dropped(Exception):
-    """The connection ended before any byte of the answer: safe to send again on another."""
-
-
-class _Connection(asyncio.Protocol):
-    """One connection and the response being read on it; httptools calls the `on_*` methods."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, origin: _Origin) -> None:
-        self.loop = loop
-        self.origin = origin
-        self.transport: asyncio.Transport | None = None
-        self.expiry: asyncio.TimerHandle | None = None
-        self.active = False
-        self.reset()
-
-    def reset(self) -> None:
-        self.parser = httptools.HttpResponseParser(self)
-        self.status = 0
-        self.headers: list[tuple[bytes, bytes]] = []
-        self.head_done = False
-        self.keep_alive = False
-        self.complete = False
-        self.until_close = False
-        self.received = False
-        self.chunks: list[bytes] = []
-        self.buffered = 0
-        self.paused = False
-        self.closed = False
-        self.error: httpx2.TransportError | None = None
-        self.waiter: asyncio.Future[None] | None = None
-
-    # asyncio.Protocol
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
-
-    def data_received(self, data: bytes) -> None:
-        if not self.active:  # nothing is owed on an idle connection: it cannot be reused
-            self.close()
-            return
-        self.received = True
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserError as exc:
-            self.fail(httpx2.RemoteProtocolError(f"Raycast sent malformed HTTP: {exc}"))
-            return
-        if self.buffered > HIGH_WATER and not self.paused and self.transport is not None:
-            self.paused = True
-            self.transport.pause_reading()
-        self.wake()
-
-    def eof_received(self) -> bool:
-        self.closed = True
-        self.wake()
-        return False  # let the transport close itself
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        if exc is not None and self.error is None:
-            self.error = httpx2.ReadError(str(exc) or type(exc).__name__)
-        self.wake()
-
-    # httptools callbacks
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
-
-    def on_headers_complete(self) -> None:
-        self.status = self.parser.get_status_code()
-        self.head_done = True
-        self.keep_alive = self.parser.should_keep_alive()  # llhttp forgets it once the body ends
-        names = {name.lower() for name, _ in self.headers}
-        self.until_close = b"content-length" not in names and b"transfer-encoding" not in names
-
-    def on_body(self, body: bytes) -> None:
-        self.chunks.append(body)
-        self.buffered += len(body)
-
-    def on_message_complete(self) -> None:
-        self.complete = True
-
-    # used by the transport
-
-    @property
-    def open(self) -> bool:
-        return not self.closed and self.transport is not None and not self.transport.is_closing()
-
-    @property
-    def reusable(self) -> bool:
-        return self.complete and not self.chunks and self.open and self.keep_alive
-
-    def fail(self, error: httpx2.TransportError) -> None:
-        self.error = self.error or error
-        self.close()
-        self.wake()
-
-    def close(self, *, abort: bool = False) -> None:
-        self.closed = True
-        if self.expiry is not None:
-            self.expiry.cancel()
-            self.expiry = None
-        if self.transport is not None:
-            # A TLS close waits for the peer's close_notify, which a pool being shut down (its
-            # loop perhaps about to end) has no reason to wait for.
-            if abort:
-                self.transport.abort()
-            else:
-                self.transport.close()
-
-    def wake(self) -> None:
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    async def wait(self, timeout: float | None) -> None:
-        """Until something arrives or the connection ends; TimeoutError after `timeout`."""
-        waiter = self.waiter = self.loop.create_future()
-        timer = None if timeout is None else self.loop.call_later(timeout, _expire, waiter)
-        try:
-            await waiter
-        finally:
-            self.waiter = None
-            if timer is not None:
-                timer.cancel()
-
-    def take(self) -> bytes:
-        chunks = self.chunks
-        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        chunks.clear()
-        self.buffered = 0
-        if self.paused and self.transport is not None:
-            self.paused = False
-            self.transport.resume_reading()
-        return data
-
-
-def _expire(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_exception(TimeoutError())
 
 
 class Http1Transport:
@@ -198,12 +55,12 @@ class Http1Transport:
         keepalive_expiry: float = KEEPALIVE_EXPIRY,
     ) -> None:
         self._ssl = ssl_context or httpx2.create_ssl_context(trust_env=False)
-        self._idle: dict[_Origin, deque[_Connection]] = {}
+        self._idle: dict[_Origin, deque[Connection]] = {}
         self._idle_count = 0
         self._max_idle = max_keepalive_connections
         self._expiry = keepalive_expiry
         self._slots = asyncio.Semaphore(max_connections) if max_connections else None
-        self._open: set[_Connection] = set()
+        self._open: set[Connection] = set()
         self._max_connections = max_connections
         self._other: AsyncHttpxTransport | None = None
 
@@ -245,7 +102,7 @@ class Http1Transport:
         connect: float | None,
         read: float | None,
         pool: float | None,
-    ) -> _Connection:
+    ) -> Connection:
         """Sends the request; returns its connection once the response head is in."""
         if self._slots is not None:
             await self._acquire(pool)
@@ -254,14 +111,14 @@ class Http1Transport:
             if conn is not None:
                 try:
                     await self._exchange(conn, payload, read)
-                except _Dropped:
+                except Dropped:
                     log.debug("kept-alive connection dropped before an answer; sending once more")
                     conn = None
             if conn is None:
                 conn = await self._connect(origin, connect)
                 try:
                     await self._exchange(conn, payload, read)
-                except _Dropped:
+                except Dropped:
                     raise httpx2.RemoteProtocolError(
                         "Server disconnected without sending a response."
                     ) from None
@@ -282,7 +139,7 @@ class Http1Transport:
         if self._slots is not None:
             self._slots.release()
 
-    def _checkout(self, origin: _Origin) -> _Connection | None:
+    def _checkout(self, origin: _Origin) -> Connection | None:
         idle = self._idle.get(origin)
         while idle:
             conn = idle.pop()
@@ -296,14 +153,14 @@ class Http1Transport:
             self._discard(conn)
         return None
 
-    async def _connect(self, origin: _Origin, timeout: float | None) -> _Connection:
+    async def _connect(self, origin: _Origin, timeout: float | None) -> Connection:
         scheme, host, port = origin
         loop = asyncio.get_running_loop()
         tls = self._ssl if scheme == "https" else None
         try:
             async with asyncio.timeout(timeout):
                 _, conn = await loop.create_connection(
-                    lambda: _Connection(loop, origin),
+                    lambda: Connection(loop, origin),
                     host,
                     port,
                     ssl=tls,
@@ -317,7 +174,7 @@ class Http1Transport:
         log.debug("connected to %s:%d", host, port)
         return conn
 
-    async def _exchange(self, conn: _Connection, payload: bytes, timeout: float | None) -> None:
+    async def _exchange(self, conn: Connection, payload: bytes, timeout: float | None) -> None:
         """Sends the request and waits for the response head."""
         conn.active = True
         assert conn.transport is not None
@@ -328,7 +185,7 @@ class Http1Transport:
             while not conn.head_done:
                 if conn.error is not None or conn.closed:
                     if not conn.received and not isinstance(conn.error, httpx2.RemoteProtocolError):
-                        raise _Dropped
+                        raise Dropped
                     raise conn.error or httpx2.RemoteProtocolError(
                         "Server disconnected without sending a complete response head."
                     )
@@ -341,11 +198,11 @@ class Http1Transport:
             raise
         log.debug("answer %d from %s:%d", conn.status, conn.origin[1], conn.origin[2])
 
-    def _discard(self, conn: _Connection) -> None:
+    def _discard(self, conn: Connection) -> None:
         conn.close()
         self._open.discard(conn)
 
-    def _finish(self, conn: _Connection) -> bool:
+    def _finish(self, conn: Connection) -> bool:
         """The response is over, read or not: keep the connection if it can serve another.
         False when it was closed instead."""
         self._release()
@@ -358,7 +215,7 @@ class Http1Transport:
         self._discard(conn)
         return False
 
-    def _expire(self, conn: _Connection) -> None:
+    def _expire(self, conn: Connection) -> None:
         """An idle connection's keep-alive is over: close it, reused or not."""
         conn.expiry = None
         idle = self._idle.get(conn.origin)
@@ -397,7 +254,7 @@ class Http1Transport:
 class _Body:
     __slots__ = ("_conn", "_done", "_timeout", "_transport")
 
-    def __init__(self, transport: Http1Transport, conn: _Connection, timeout: float | None):
+    def __init__(self, transport: Http1Transport, conn: Connection, timeout: float | None):
         self._transport = transport
         self._conn = conn
         self._timeout = timeout
