@@ -10,9 +10,12 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 import chaos
 
 
+@pytest.mark.slow
 def test_every_request_ends_well_and_nothing_leaks(tmp_path: Path) -> None:
     report = chaos.run(400, concurrency=300, seed=20261125, home=tmp_path)
     print(report.markdown())  # shown with -s, or when the test fails

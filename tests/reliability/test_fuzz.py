@@ -145,6 +145,7 @@ def test_any_bytes(inprocess: InProcessGateway, body: bytes) -> None:
     check_answer(inprocess.request("POST", COMPLETIONS, content=body))
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=400)
 @given(body=chat_requests)
 def test_near_valid_chat_requests(inprocess: InProcessGateway, body: dict[str, Any]) -> None:
@@ -186,6 +187,7 @@ def test_every_ref_of_the_openapi_document_resolves() -> None:
 SCHEMA = schemathesis.openapi.from_dict(OPENAPI)
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=200)
 @given(
     case=SCHEMA.as_strategy()

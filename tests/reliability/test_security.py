@@ -151,6 +151,7 @@ def test_a_web_page_elsewhere_cannot_spend_the_token(
     assert inprocess.request("POST", COMPLETIONS, content=body).status_code == 200  # no Origin
 
 
+@pytest.mark.slow
 def test_the_cli_never_shows_a_secret(env: dict[str, str], emulator: EmulatorServer) -> None:
     runs = [
         cli(env, "--debug", "ask", f"hello @fault:{fault}", "--retries", "1") for fault in FAULTS

@@ -13,6 +13,7 @@ def test_the_slope_is_least_squares_in_mb_per_minute() -> None:
     assert soak.slope([(0.0, 5)]) == 0.0
 
 
+@pytest.mark.slow
 def test_a_short_soak_runs_without_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert soak.main(["--seconds", "3", "--concurrency", "5", "--interval", "0.5"]) == 0
     out = capsys.readouterr().out
