@@ -4,6 +4,7 @@ gateway holds no idle sockets to Raycast (once about 500 stayed open after 500 s
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 import httpx2
@@ -22,6 +23,13 @@ def upstream_sockets(port: int) -> int:
         for conn in psutil.Process().net_connections("tcp")
         if conn.status == psutil.CONN_ESTABLISHED and conn.raddr and conn.raddr.port == port
     )
+
+
+@pytest.fixture
+def emulator() -> Iterator[EmulatorServer]:
+    """An emulator of this test's own: the count of sockets to it is the gateway's alone."""
+    with EmulatorServer() as server:
+        yield server
 
 
 async def test_no_idle_upstream_sockets_after_a_burst_and_the_keep_alive(
