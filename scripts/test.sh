@@ -1,5 +1,6 @@
 #!/bin/sh
-# Sets up .venv with the dev extras and runs everything CI runs: tests, lint, format, types.
+# Sets up .venv with the dev extras (the test tools and every other extra) and runs everything CI
+# runs: tests, lint, format, types.
 set -eu
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"

@@ -3,11 +3,17 @@ lists are pinned in test_public_api.py)."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import subprocess
 import sys
 from pathlib import Path
 
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
 import raycast_ai
+
+FRONT_END = {"fastapi", "starlette", "uvicorn", "click", "rich", "prompt-toolkit"}
 
 
 def test_seed_names_import() -> None:
@@ -18,6 +24,30 @@ def test_seed_names_import() -> None:
     assert Raycast.supports_stream and Raycast.needs_auth and Raycast.working
     assert Raycast.url and Raycast.default_model in Raycast.models
     assert Message and Messages
+
+
+def requirements(extra: str = "") -> set[str]:
+    """What `pip install raycast-ai[extra]` installs, by name, its own extras expanded; read from
+    the installed metadata (after changing pyproject.toml: pip install -e '.[dev]')."""
+    found = set()
+    for line in importlib.metadata.requires("raycast-ai") or []:
+        requirement = Requirement(line)
+        if requirement.marker is not None and not requirement.marker.evaluate({"extra": extra}):
+            continue
+        if canonicalize_name(requirement.name) == "raycast-ai":
+            found |= set().union(*map(requirements, requirement.extras))
+        else:
+            found.add(canonicalize_name(requirement.name))
+    return found
+
+
+def test_the_library_requires_no_front_end_package() -> None:
+    assert not requirements() & FRONT_END
+    assert requirements("server") >= {"starlette", "uvicorn", "pydantic"}
+    assert requirements("cli") >= {"click", "rich", "prompt-toolkit", "starlette", "uvicorn"}
+    assert requirements("all") == requirements("cli") | requirements("server")
+    assert requirements("dev") >= requirements("all")
+    assert "fastapi" not in requirements("dev")
 
 
 def test_importing_the_library_pulls_in_no_front_end() -> None:

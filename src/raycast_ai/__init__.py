@@ -1,8 +1,9 @@
 """raycast-ai: Raycast AI outside the Raycast app.
 
-The library never imports the gateway, the CLI, FastAPI, click or rich. Apart from the errors,
-its names load on first use (PEP 562), so that importing a submodule such as `raycast_ai.cli`
-does not pay for httpx2 and the client.
+The library never imports the gateway, the CLI, Starlette, uvicorn, click or rich (nor needs
+them installed: they are the `server` and `cli` extras). Apart from the errors, its names load on
+first use (PEP 562), so that importing a submodule such as `raycast_ai.cli` does not pay for
+httpx2 and the client.
 """
 
 from __future__ import annotations

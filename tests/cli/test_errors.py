@@ -86,6 +86,21 @@ def test_a_partial_answer_is_printed_and_logged_with_the_error(invoke: Invoke, h
     assert row.error.startswith("IncompleteStreamError")
 
 
+def test_a_missing_cli_extra_says_how_to_install_it(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def without_rich(**options: object) -> None:
+        raise ModuleNotFoundError("No module named 'rich'", name="rich")
+
+    monkeypatch.setattr("raycast_ai.cli.runtime.make_client", without_rich)
+    result = invoke("hello")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: rich is not installed; the command line needs it: pip install 'raycast-ai[cli]'\n"
+    )
+    assert errors.missing_extra(ModuleNotFoundError("x", name="raycast_ai.nope")) is None
+
+
 def test_a_real_process_prints_no_traceback(run: Run) -> None:
     done = run("x @fault:malformed")
     assert done.code == 10

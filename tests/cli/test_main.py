@@ -48,6 +48,18 @@ def test_help_and_version_import_neither_click_nor_the_client() -> None:
     assert done.stderr.strip() == "[]"
 
 
+def test_without_click_the_command_says_how_to_install_it() -> None:
+    code = (
+        "import sys; sys.modules['click'] = None; "  # as after `pip install raycast-ai`
+        "from raycast_ai.cli.main import main; main(['--version']); main(['hello'])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (1, f"raycast-ai {__version__}\n")
+    assert done.stderr == (
+        "Error: click is not installed; the command line needs it: pip install 'raycast-ai[cli]'\n"
+    )
+
+
 def test_commands_import_nothing_heavy_until_they_run() -> None:
     code = (
         "import sys; from raycast_ai.cli.app import cli; "

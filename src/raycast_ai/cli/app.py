@@ -58,7 +58,9 @@ class RaycastGroup(click.Group):
             if isinstance(exc, RaycastError):
                 line = errors.message(exc)
             else:
-                line = f"unexpected {type(exc).__name__}: {exc}. Rerun with --debug for details."
+                line = errors.missing_extra(exc) or (
+                    f"unexpected {type(exc).__name__}: {exc}. Rerun with --debug for details."
+                )
             click.echo(f"Error: {' '.join(line.split())}", err=True)
             raise click.exceptions.Exit(errors.exit_code(exc)) from None
 

@@ -45,6 +45,18 @@ EXIT_CODES: tuple[tuple[type[BaseException], int, str], ...] = (
 )
 
 NO_TOKEN = "No Raycast token. Run 'raycast-ai auth set' or set RAYCAST_TOKEN."
+# What `pip install raycast-ai` leaves out and the command line needs (the `cli` extra).
+CLI_EXTRA_MODULES = frozenset({"click", "rich", "prompt_toolkit", "starlette", "uvicorn"})
+
+
+def missing_extra(error: BaseException) -> str | None:
+    """The fix when `error` is a module of the `cli` extra not being installed, else None."""
+    if not isinstance(error, ModuleNotFoundError) or not error.name:
+        return None
+    top = error.name.partition(".")[0]
+    if top not in CLI_EXTRA_MODULES:
+        return None
+    return f"{top} is not installed; the command line needs it: pip install 'raycast-ai[cli]'"
 
 
 def exit_code(error: BaseException) -> int:

@@ -28,8 +28,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         if text is not None:
             sys.stdout.write(text)
             return
-    from .app import cli
+    try:
+        from .app import cli
+    except ModuleNotFoundError as exc:  # `pip install raycast-ai` without the cli extra
+        from .errors import FAILURE, missing_extra
 
+        line = missing_extra(exc)
+        if line is None:
+            raise
+        sys.stderr.write(f"Error: {line}\n")
+        raise SystemExit(FAILURE) from None
     cli.main(args=args, prog_name="raycast-ai")
 
 
