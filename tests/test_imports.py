@@ -61,6 +61,18 @@ def test_importing_the_library_pulls_in_no_front_end() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_importing_leaves_garbage_collection_alone() -> None:
+    """Only `serve()` tunes the collector (server.tune_gc), when the gateway starts."""
+    code = (
+        "import gc; before = (gc.get_threshold(), gc.get_freeze_count()); "
+        "import raycast_ai, raycast_ai.server, raycast_ai.cli.app; "
+        "raycast_ai.RaycastClient, raycast_ai.Raycast, raycast_ai.server.create_app; "
+        "print(before == (gc.get_threshold(), gc.get_freeze_count()))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
+
+
 def test_protocol_does_no_io_and_imports_nothing_outside_itself() -> None:
     for path in (Path(raycast_ai.__file__).parent / "protocol").glob("*.py"):
         source = path.read_text()
