@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,9 +10,9 @@ from typing import Any
 import httpx2
 import openai
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 
+from chaos import Gateway
 from raycast_ai.client import AsyncRaycastClient, Timeout
 from raycast_ai.emulator import EMULATOR_SECRET, EMULATOR_TOKEN
 from raycast_ai.emulator.server import EmulatorServer
@@ -79,65 +76,36 @@ def aopenai(http: httpx2.AsyncClient) -> openai.AsyncOpenAI:
     )
 
 
-class GatewayServer:
-    """The gateway app under a real uvicorn on a loopback port, served from a thread."""
-
-    def __init__(self, app: Starlette) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.port: int = self.sock.getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, log_config=None, access_log=False, ws="none", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
-        )
-
-    def __enter__(self) -> GatewayServer:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the gateway did not start")
-            time.sleep(0.005)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.sock.close()
-
-
 @pytest.fixture(scope="session")
-def gateway(emulator: EmulatorServer, gateway_home: Path) -> Iterator[GatewayServer]:
+def gateway(emulator: EmulatorServer, gateway_home: Path) -> Iterator[Gateway]:
     logging.getLogger("raycast_ai").setLevel(logging.WARNING)
     settings = GatewaySettings(client_options=client_options(emulator, gateway_home))
-    with GatewayServer(create_app(settings)) as server:
+    with Gateway(create_app(settings)) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
-def patient_gateway(emulator: EmulatorServer, gateway_home: Path) -> Iterator[GatewayServer]:
+def patient_gateway(emulator: EmulatorServer, gateway_home: Path) -> Iterator[Gateway]:
     """A gateway whose upstream read timeout is long: whatever closes Raycast's side early
     is the gateway noticing its client left, not the timeout."""
     options = client_options(emulator, gateway_home, timeout=Timeout(read=30.0))
-    with GatewayServer(create_app(GatewaySettings(client_options=options))) as server:
+    with Gateway(create_app(GatewaySettings(client_options=options))) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
-def keyed_gateway(emulator: EmulatorServer, gateway_home: Path) -> Iterator[GatewayServer]:
+def keyed_gateway(emulator: EmulatorServer, gateway_home: Path) -> Iterator[Gateway]:
     settings = GatewaySettings(
         api_keys=("sk-gateway-test",),
         max_body_size=64 * 1024,
         client_options=client_options(emulator, gateway_home),
     )
-    with GatewayServer(create_app(settings)) as server:
+    with Gateway(create_app(settings)) as server:
         yield server
 
 
 @pytest.fixture
-def sync_openai(gateway: GatewayServer) -> Iterator[openai.OpenAI]:
+def sync_openai(gateway: Gateway) -> Iterator[openai.OpenAI]:
     with openai.OpenAI(
         api_key="unused", base_url=gateway.base_url + "/v1", max_retries=0
     ) as client:
@@ -145,7 +113,7 @@ def sync_openai(gateway: GatewayServer) -> Iterator[openai.OpenAI]:
 
 
 @pytest.fixture
-async def async_openai(gateway: GatewayServer) -> AsyncIterator[openai.AsyncOpenAI]:
+async def async_openai(gateway: Gateway) -> AsyncIterator[openai.AsyncOpenAI]:
     async with openai.AsyncOpenAI(
         api_key="unused", base_url=gateway.base_url + "/v1", max_retries=0
     ) as client:
