@@ -4,7 +4,7 @@ module offers the gateway, and the answer's usage when Raycast reports none."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from raycast_ai.protocol.completion import Completion
@@ -25,6 +25,9 @@ class Chat:
     options: ChatOptions
     stream: bool
     include_usage: bool = True
+    # What a dialect keeps for its own encoder and route (tool names to map back, stored
+    # conversation ids, ...); the generic route never reads it.
+    context: Mapping[str, Any] = field(default_factory=dict)
 
 
 class StreamEncoder(Protocol):
