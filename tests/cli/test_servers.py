@@ -88,3 +88,42 @@ def test_the_servers_listen_until_interrupted(
         assert f"listening on http://127.0.0.1:{port}" in out
     else:
         assert f"http://127.0.0.1:{port}/v1" in err
+
+
+def test_serve_answers_an_agents_model_name_through_an_alias(
+    env: dict[str, str], home: Path
+) -> None:
+    port = free_port()
+    alias = "claude-sonnet-4-5-20250929=openai-gpt-4o"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "raycast_ai", "serve", "--port", str(port), "--alias", alias],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        assert _wait_for(f"{base}/models") == 200
+        model = httpx2.get(f"{base}/models/claude-sonnet-4-5-20250929").json()
+        assert model["id"] == "openai-gpt-4o"
+        body = {
+            "model": "claude-sonnet-4-5-20250929",
+            "messages": [{"role": "user", "content": "hi"}],
+        }
+        answer = httpx2.post(f"{base}/chat/completions", json=body, timeout=10).json()
+        assert answer["model"] == "openai-gpt-4o"
+        unknown = httpx2.post(
+            f"{base}/chat/completions", json={**body, "model": "gpt-5-codex"}, timeout=10
+        )
+        assert unknown.status_code == 404
+        assert "Unknown model 'gpt-5-codex'" in unknown.json()["error"]["message"]
+    finally:
+        child.send_signal(signal.SIGINT)
+        child.communicate(timeout=15)
+
+
+def test_serve_refuses_an_alias_that_is_not_name_equals_model(invoke: Invoke) -> None:
+    result = invoke("serve", "--alias", "just-a-name")
+    assert result.exit_code == 2
+    assert "'just-a-name' is not NAME=MODEL" in result.stderr

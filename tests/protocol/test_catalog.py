@@ -279,6 +279,38 @@ def test_resolve_is_case_sensitive(catalog: Catalog) -> None:
         catalog.resolve("OPENAI-GPT-4O")
 
 
+@pytest.mark.parametrize(
+    ("name", "model_id"),
+    [
+        ("claude-sonnet-4", "anthropic-claude-sonnet-4"),  # the model without its date
+        ("claude-sonnet-4-latest", "anthropic-claude-sonnet-4"),
+        ("claude-sonnet-4@20250514", "anthropic-claude-sonnet-4"),  # Vertex-style
+        ("gemini-3-5-flash", "google-gemini-3.5-flash"),  # dashes for dots
+        ("openai-gpt-4o-mini-2024-07-18", "openai-gpt-4o-mini"),  # an id with a date
+    ],
+)
+def test_names_agents_send_resolve_to_the_same_model(
+    catalog: Catalog, name: str, model_id: str
+) -> None:
+    assert catalog.resolve(name).id == model_id
+
+
+@pytest.mark.parametrize("name", ["claude-sonnet-4-5-20250929", "gpt-5-codex", "claude-sonnet"])
+def test_another_version_is_not_found_never_a_neighbour(catalog: Catalog, name: str) -> None:
+    """Claude Code's and Codex's own names: without an alias, a clear not-found with ids."""
+    with pytest.raises(ModelNotFoundError) as info:
+        catalog.resolve(name)
+    assert info.value.model == name
+
+
+def test_a_name_two_entries_share_is_not_guessed() -> None:
+    catalog = Catalog.parse(
+        {"models": [{"id": "a-m", "model": "m-1.0"}, {"id": "b-m", "model": "m-1-0"}]}
+    )
+    with pytest.raises(ModelNotFoundError):
+        catalog.resolve("m-1-0-20250101")
+
+
 def test_typo_in_a_model_name_suggests_its_id(catalog: Catalog) -> None:
     with pytest.raises(ModelNotFoundError) as info:
         catalog.resolve("gpt-4o-mni")

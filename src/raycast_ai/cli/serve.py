@@ -21,12 +21,24 @@ from . import runtime
     "beyond loopback.",
 )
 @click.option(
+    "--alias",
+    "aliases",
+    multiple=True,
+    metavar="NAME=MODEL",
+    callback=lambda ctx, param, value: _aliases(value),
+    help="Answer requests for NAME with catalog model MODEL (repeatable), e.g. "
+    "--alias claude-sonnet-4-5-20250929=anthropic-claude-sonnet-4. Added to the aliases of "
+    "'raycast-ai aliases set'.",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
     default="warning",
     show_default=True,
 )
-def serve(host: str, port: int, api_keys: tuple[str, ...], log_level: str) -> None:
+def serve(
+    host: str, port: int, api_keys: tuple[str, ...], aliases: dict[str, str], log_level: str
+) -> None:
     """Run the OpenAI-compatible gateway.
 
     Point any OpenAI client at it:
@@ -41,4 +53,18 @@ def serve(host: str, port: int, api_keys: tuple[str, ...], log_level: str) -> No
     runtime.err(f"OpenAI-compatible gateway on http://{shown}:{port}/v1 (Ctrl+C stops it)")
     # uvicorn stops cleanly on Ctrl+C, then raises it again: here it is the normal way out.
     with contextlib.suppress(KeyboardInterrupt):
-        run(host, port, api_keys, log_level=log_level, aliases=dict(runtime.prefs().aliases))
+        every = {**runtime.prefs().aliases, **aliases}
+        run(host, port, api_keys, log_level=log_level, aliases=every)
+
+
+def _aliases(values: tuple[str, ...]) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for value in values:
+        name, sep, model = value.partition("=")
+        if not sep or not name.strip() or not model.strip():
+            raise click.BadParameter(
+                f"'{value}' is not NAME=MODEL, e.g. gpt-5-codex=openai-gpt-4o.",
+                param_hint="--alias",
+            )
+        pairs[name.strip()] = model.strip()
+    return pairs

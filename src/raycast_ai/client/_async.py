@@ -106,6 +106,11 @@ class AsyncRaycastClient:
     def signed(self) -> bool:
         return self._core.signed
 
+    @property
+    def aliases(self) -> Mapping[str, str]:
+        """Model names of the user's own, over the built-in ones (`protocol.catalog.ALIASES`)."""
+        return self._core.aliases
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.settings.base_url!r})"
 

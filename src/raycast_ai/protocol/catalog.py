@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,16 @@ ALIASES: Mapping[str, str] = {
     "gpt-3.5-turbo": "openai-gpt-4o-mini",
     "gpt-4": "openai-gpt-4o",
 }
+
+
+_DATE_SUFFIX = re.compile(r"[-@](?:20\d{6}|20\d\d-\d\d-\d\d|latest)$")
+
+
+def normalized_name(name: str) -> str:
+    """A model name without a trailing date or "latest", and with dashes for dots. Case stays:
+    ids are case-sensitive."""
+    name = _DATE_SUFFIX.sub("", name.strip())
+    return name.replace(".", "-").replace("_", "-")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,13 +109,18 @@ class Catalog:
         return self.models[0]
 
     def resolve(self, name: str | None, aliases: Mapping[str, str] | None = None) -> ModelEntry:
-        """A catalog id, then a provider model name, then an alias; anything else is an error."""
+        """A catalog id, then a provider model name, then an alias, then the same name written
+        another way (a date suffix or dots for dashes, as coding agents send them:
+        `claude-sonnet-4-20250514` for `claude-sonnet-4`, `gpt-4.1` for `gpt-4-1`); anything
+        else is an error naming the closest ids, never another model silently."""
         if not name:
             return self.default()
         entry = self.get(name) or next((e for e in self.models if e.model == name), None)
         if entry is None:
             target = {**ALIASES, **(aliases or {})}.get(name)
             entry = self.get(target) if target else None
+        if entry is None:
+            entry = self._spelled_otherwise(name)
         if entry is None:
             close = difflib.get_close_matches(name, [e.id for e in self.models], n=3, cutoff=0.4)
             hint = f" Did you mean {', '.join(close)}?" if close else ""
@@ -114,6 +130,18 @@ class Catalog:
                 suggestions=close,
             )
         return entry
+
+    def _spelled_otherwise(self, name: str) -> ModelEntry | None:
+        """The one entry whose id or provider model is `name` once both are normalised; None
+        when none is, or when several are (ambiguous is not found). Public entries win over
+        deprecated ones."""
+        wanted = normalized_name(name)
+        found = [
+            e for e in self.models if wanted in (normalized_name(e.model), normalized_name(e.id))
+        ]
+        if len(found) > 1:
+            found = [e for e in found if not e.deprecated] or found
+        return found[0] if len(found) == 1 else None
 
     def rerouted_to(self, notice: str, requested: ModelEntry) -> ModelEntry:
         """The model a reroute notice says answered instead of `requested`: the one whose
