@@ -142,7 +142,7 @@ def _routes(settings: GatewaySettings) -> list[Route]:
         model_id: str = request.path_params["model_id"]
         catalog = await _catalog(request.app)
         # The names chat accepts (provider model names, aliases) answer too; unknown ones raise.
-        entry = catalog.get(model_id) or catalog.resolve(model_id)
+        entry = catalog.get(model_id) or catalog.resolve(model_id, _client(request).aliases)
         return json_response(model_object(entry))
 
     async def openapi(request: Request) -> Response:
