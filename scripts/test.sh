@@ -1,6 +1,7 @@
 #!/bin/sh
 # Sets up .venv with the dev extras (the test tools and every other extra) and runs everything CI
-# runs: tests, lint, format, types.
+# runs: tests, lint, format, types. The agent tests' Claude Code and Codex CLI go to .cache/agents
+# (scripts/install-agents.sh); without npm those tests fail and say how to install it.
 set -eu
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
@@ -9,4 +10,5 @@ PYTHON="${PYTHON:-python3}"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy --strict src
+./scripts/install-agents.sh || true
 .venv/bin/python -m pytest -q "$@"
