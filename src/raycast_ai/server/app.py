@@ -148,12 +148,21 @@ def _routes(settings: GatewaySettings) -> list[Route]:
     async def openapi(request: Request) -> Response:
         return json_response(openapi_document())
 
+    async def embeddings(request: Request) -> Response:
+        """Not a 501: OpenAI clients retry every 5xx. Not a bare 404: it says why."""
+        message = (
+            "Embeddings are not supported by this gateway: Raycast AI offers no embedding "
+            "models (POST /v1/embeddings)."
+        )
+        return _error(ErrorInfo(404, message, "invalid_request_error", "unknown_url"))
+
     return [
         Route("/health", health, methods=["GET"]),
         Route("/ready", ready, methods=["GET"]),
         Route("/v1/models", list_models, methods=["GET"]),
         Route("/v1/models/{model_id:path}", get_model, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/v1/embeddings", embeddings, methods=["POST"]),
         *(
             Route(path, chat_endpoint(dialect, _client, _request_catalog), methods=["POST"])
             for path, dialect in CHAT_ROUTES.items()
