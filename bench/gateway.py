@@ -1,10 +1,10 @@
-"""Benchmark of the OpenAI-compatible gateway against the emulator it fronts.
+"""Benchmark of the gateway, each of its dialects, against the emulator it fronts.
 
 The emulator and the gateway each run in their own process (uvicorn); this process is a lean
 HTTP/1.1 client on raw asyncio streams, so what is measured is the servers, not an SDK.
 
     .venv/bin/python bench/gateway.py [--requests 200] [--events 20000] [--levels 1,10,100,500,1000]
-                                      [--rounds 5] [--compare]
+                                      [--rounds 5] [--compare] [--paths gateway,messages,responses]
 
 Prints markdown tables: time to first content token and total time at concurrency 1, events
 per second from one long stream, and concurrent streams (`@chunks:5 @delay:0.02`) with
@@ -12,7 +12,8 @@ completed, errors, p50/p99 latency (medians over the rounds) and the gateway's p
 `--compare` runs each level direct too and adds the gateway ÷ direct ratio. Paths: `direct` is a
 raw socket to the emulator, `library` is `AsyncRaycastClient` in this process straight to the
 emulator (the gateway's upstream half, for attributing the cost), `gateway` is a raw socket to
-the gateway.
+the gateway's chat completions, `messages` to its Anthropic Messages route and `responses` to
+its OpenAI Responses route; each level's table ends with each dialect's p50 ÷ chat's.
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ class Target:
     path: str
     first_token: re.Pattern[bytes]
     body: Any  # prompt -> (body bytes, headers)
+    end: bytes = b"data: [DONE]\n\n"  # what a complete answer contains; b"" for direct
+    failure: bytes = b'data: {"error"'  # what an error after the 200 starts with
 
     def request(self, prompt: str) -> bytes:
         body, headers = self.body(prompt)
@@ -145,17 +148,18 @@ async def fetch(target: Target, prompt: str) -> Result:
         head = await reader.readuntil(b"\r\n\r\n")
         result.status = int(head[9:12])
         lower = head.lower()
-        last = b""
+        last, ended, failed = b"", not target.end, False
         async for data in _body(reader, b"transfer-encoding: chunked" in lower, lower):
-            if result.first is None and target.first_token.search(last[-16:] + data):
+            if result.first is None and target.first_token.search(last[-48:] + data):
                 result.first = time.perf_counter() - started
+            window = last[-48:] + data
+            ended = ended or target.end in window
+            failed = failed or target.failure in window
             result.events += (last[-1:] + data).count(b"\n\n")
             result.bytes += len(data)
             last = data
-        result.done = last.endswith(b"[DONE]\n\n") or target.name == "direct"
-        if b'{"error"' in last or (
-            target.name == "direct" and b'"finish_reason":"stop"' not in last
-        ):
+        result.done = ended
+        if failed or (target.name == "direct" and b'"finish_reason":"stop"' not in last):
             result.error = "error event"
     except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
         result.error = type(exc).__name__
@@ -284,7 +288,7 @@ def catalog_entry(host: str, port: int, device_id: str) -> ModelEntry:
     return entry
 
 
-def targets(base_url: str, gateway_port: int) -> tuple[Target, Target]:
+def targets(base_url: str, gateway_port: int, paths: Sequence[str]) -> tuple[Target, list[Target]]:
     host, port = base_url.removeprefix("http://").split(":")
     device_id = new_device_id()
     entry = catalog_entry(host, int(port), device_id)
@@ -300,21 +304,53 @@ def targets(base_url: str, gateway_port: int) -> tuple[Target, Target]:
         )
         return request.body, headers
 
-    def gateway_body(prompt: str) -> tuple[bytes, dict[str, str]]:
-        body = {
-            "model": MODEL,
-            "stream": True,
-            "messages": [{"role": "user", "content": prompt}],
-        }
-        return json.dumps(body).encode(), {"Content-Type": "application/json"}
-
     direct = Target(
-        "direct", host, int(port), "/api/v1/ai/chat_completions", DIRECT_FIRST, direct_body
+        "direct", host, int(port), "/api/v1/ai/chat_completions", DIRECT_FIRST, direct_body, b""
     )
-    gateway = Target(
-        "gateway", "127.0.0.1", gateway_port, "/v1/chat/completions", GATEWAY_FIRST, gateway_body
-    )
-    return direct, gateway
+    return direct, [GATEWAY_PATHS[name](gateway_port) for name in paths]
+
+
+def _json_body(payload: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    return json.dumps(payload).encode(), {"Content-Type": "application/json"}
+
+
+def _user(prompt: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": prompt}]
+
+
+# Each front-end dialect of the gateway: its path, its first text token, its end and its error.
+GATEWAY_PATHS: dict[str, Any] = {
+    "gateway": lambda port: Target(
+        "gateway",
+        "127.0.0.1",
+        port,
+        "/v1/chat/completions",
+        GATEWAY_FIRST,
+        lambda prompt: _json_body({"model": MODEL, "stream": True, "messages": _user(prompt)}),
+    ),
+    "messages": lambda port: Target(
+        "messages",
+        "127.0.0.1",
+        port,
+        "/v1/messages",
+        re.compile(rb'"text_delta","text":"[^"]'),
+        lambda prompt: _json_body(
+            {"model": MODEL, "max_tokens": 1024, "stream": True, "messages": _user(prompt)}
+        ),
+        b"event: message_stop",
+        b"event: error",
+    ),
+    "responses": lambda port: Target(
+        "responses",
+        "127.0.0.1",
+        port,
+        "/v1/responses",
+        re.compile(rb'"type":"response.output_text.delta"'),
+        lambda prompt: _json_body({"model": MODEL, "stream": True, "input": prompt}),
+        b"event: response.completed",
+        b"event: response.failed",
+    ),
+}
 
 
 def ms(values: Sequence[float], q: float) -> str:
@@ -360,13 +396,16 @@ async def concurrent(
     return list(results), wall, await sampler
 
 
-async def latency(direct: Target, gateway: Target, library: LibraryTarget, requests: int) -> None:
+async def latency(
+    direct: Target, gateways: list[Target], library: LibraryTarget, requests: int
+) -> None:
     print(f"### Concurrency 1, {requests} requests per path (`@chunks:20`, interleaved), ms\n")
     print("| path | TTFT p50 | TTFT p99 | total p50 | total p99 | errors |")
     print("|---|---|---|---|---|---|")
     medians: dict[str, float] = {}
-    runs = await sequential((direct, library, gateway), requests)
-    for target in (direct, library, gateway):
+    paths = (direct, library, *gateways)
+    runs = await sequential(paths, requests)
+    for target in paths:
         results = runs[target.name]
         firsts = [r.first for r in results if r.first is not None]
         totals = [r.total for r in results]
@@ -376,8 +415,11 @@ async def latency(direct: Target, gateway: Target, library: LibraryTarget, reque
             f"| {target.name} | {ms(firsts, 0.5)} | {ms(firsts, 0.99)} | "
             f"{ms(totals, 0.5)} | {ms(totals, 0.99)} | {errors} |"
         )
-    added = (medians["gateway"] - medians["direct"]) * 1000
-    print(f"\nAdded time to first token (p50): {added:.2f} ms\n")
+    print()
+    for target in gateways:
+        added = (medians[target.name] - medians["direct"]) * 1000
+        print(f"Added time to first token (p50), {target.name}: {added:.2f} ms")
+    print()
 
 
 def cpu_seconds(process: psutil.Process) -> float:
@@ -387,7 +429,7 @@ def cpu_seconds(process: psutil.Process) -> float:
 
 async def throughput(
     direct: Target,
-    gateway: Target,
+    gateways: list[Target],
     library: LibraryTarget,
     events: int,
     processes: dict[str, psutil.Process],
@@ -404,7 +446,7 @@ async def throughput(
         + " |"
     )
     print("|---|---|---|---|---|" + "---|" * len(names))
-    for target in (direct, library, gateway):
+    for target in (direct, library, *gateways):
         await target.fetch(f"warm long @chunks:{events}")
         before = {name: cpu_seconds(p) for name, p in processes.items()}
         runs = [await target.fetch(f"one long answer @chunks:{events}") for _ in range(3)]
@@ -425,7 +467,7 @@ async def throughput(
 
 async def concurrency(
     direct: Target,
-    gateway: Target,
+    gateways: list[Target],
     process: psutil.Process,
     levels: list[int],
     compare: bool,
@@ -445,7 +487,7 @@ async def concurrency(
         "gateway peak RSS MB |"
     )
     print("|---|---|---|---|---|---|---|---|")
-    paths = (direct, gateway) if compare else (gateway,)
+    paths = (direct, *gateways) if compare else tuple(gateways)
     for n in levels:
         runs: dict[str, list[tuple[list[Result], int]]] = {t.name: [] for t in paths}
         for round in range(rounds):
@@ -458,7 +500,7 @@ async def concurrency(
             per_round = [[r.total for r in results if r.ok] for results, _ in done]
             errors = [r for results, _ in done for r in results if not r.ok]
             p50s[target.name] = _median_of(per_round, 0.5)
-            rss = f"{max(peak for _, peak in done) / 2**20:.0f}" if target is gateway else "-"
+            rss = f"{max(peak for _, peak in done) / 2**20:.0f}" if target is not direct else "-"
             print(
                 f"| {target.name} | {n} | {sum(map(len, per_round))}/{n * rounds} | "
                 f"{len(errors)} | {p50s[target.name] * 1000:.0f} "
@@ -468,9 +510,13 @@ async def concurrency(
             if errors:
                 kinds = sorted({f"{r.status}:{r.error}" for r in errors})
                 print(f"|  |  | errors: {', '.join(kinds)} | | | | | |")
+        first = gateways[0]
+        for target in gateways[1:]:
+            ratio = p50s[target.name] / p50s[first.name]
+            print(f"| {target.name} ÷ {first.name} | {n} | | | {ratio:.2f}x | | | |")
         if compare:
-            ratio = p50s[gateway.name] / p50s[direct.name]
-            print(f"| gateway ÷ direct | {n} | | | {ratio:.2f}x | | | |")
+            ratio = p50s[first.name] / p50s[direct.name]
+            print(f"| {first.name} ÷ direct | {n} | | | {ratio:.2f}x | | | |")
 
 
 def _median_of(per_round: list[list[float]], q: float) -> float:
@@ -482,7 +528,7 @@ def _median_of(per_round: list[list[float]], q: float) -> float:
 async def main(args: argparse.Namespace) -> None:
     skip = set(args.skip.split(","))
     with tempfile.TemporaryDirectory() as home, servers(Path(home)) as (base_url, port, gw):
-        direct, gateway = targets(base_url, port)
+        direct, gateways = targets(base_url, port, args.paths.split(","))
         load = os.getloadavg()[0]
         print(
             f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load:.2f}; "
@@ -497,13 +543,13 @@ async def main(args: argparse.Namespace) -> None:
         ) as client:
             library = LibraryTarget(client)
             if "latency" not in skip:
-                await latency(direct, gateway, library, args.requests)
+                await latency(direct, gateways, library, args.requests)
             if "events" not in skip:
                 [emulator] = [p for p in psutil.Process().children() if p.pid != gw.pid]
                 processes = {"emulator": emulator, "gateway": gw, "bench": psutil.Process()}
-                await throughput(direct, gateway, library, args.events, processes)
+                await throughput(direct, gateways, library, args.events, processes)
         if "concurrency" not in skip:
-            await concurrency(direct, gateway, gw, args.levels, args.compare, args.rounds)
+            await concurrency(direct, gateways, gw, args.levels, args.compare, args.rounds)
 
 
 def parse_args() -> argparse.Namespace:
@@ -517,6 +563,12 @@ def parse_args() -> argparse.Namespace:
         "--rounds", type=int, default=5, help="rounds per concurrency level (median reported)"
     )
     parser.add_argument("--skip", default="", help="comma separated: latency,events,concurrency")
+    parser.add_argument(
+        "--paths",
+        default="gateway,messages,responses",
+        help="the gateway's dialects to measure, comma separated: gateway (chat completions), "
+        "messages (Anthropic), responses (OpenAI Responses)",
+    )
     parser.add_argument(
         "--levels",
         type=lambda s: [int(x) for x in s.split(",")],
