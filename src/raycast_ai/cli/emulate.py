@@ -28,21 +28,49 @@ import click
     help="Pause between pieces.",
 )
 @click.option("--no-signature", is_flag=True, help="Accept unsigned chat requests.")
+@click.option(
+    "--script",
+    metavar="FILE",
+    envvar="RAYCAST_AI_EMULATOR_SCRIPT",
+    help="A JSON script of tool calls to make and answers to give (or the JSON itself; "
+    "default: RAYCAST_AI_EMULATOR_SCRIPT), for driving coding agents.",
+)
 def emulate(
-    host: str, port: int, allow_remote: bool, chunks: int, chunk_delay: float, no_signature: bool
+    host: str,
+    port: int,
+    allow_remote: bool,
+    chunks: int,
+    chunk_delay: float,
+    no_signature: bool,
+    script: str | None,
 ) -> None:
     """Run the local Raycast backend emulator.
 
     It answers with deterministic text; words in a prompt shape the answer: @fault:NAME
     (401, 403, 429, 500, 503, reset-mid, stall, truncate, malformed, context_error,
     credits_error, ...), @chunks:N, @delay:SECONDS.
+
+    A script makes the model call tools that agents offer, then answer with their output:
+
+    \b
+        {"rules": [{"tool": "^Bash$", "prompt": "make the file",
+                    "arguments": {"command": "touch made.txt && ls"},
+                    "answer": "Done. It printed: {output}"}]}
     """
     from raycast_ai.emulator.config import EmulatorConfig
+    from raycast_ai.emulator.script import Script, ScriptError
     from raycast_ai.emulator.server import RemoteHostError, run
     from raycast_ai.protocol.errors import InvalidRequestError
 
+    try:
+        scripted = Script.load(script) if script else None
+    except ScriptError as exc:
+        raise click.BadParameter(str(exc), param_hint="--script") from None
     config = EmulatorConfig(
-        chunks=chunks, chunk_delay=chunk_delay, require_signature=not no_signature
+        chunks=chunks,
+        chunk_delay=chunk_delay,
+        require_signature=not no_signature,
+        script=scripted,
     )
     try:
         run(host, port, config, allow_remote=allow_remote, announce=click.echo)

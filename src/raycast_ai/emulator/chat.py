@@ -2,7 +2,8 @@
 
 Checks run in the real server's order: Bearer token (HTTP 401), v2 signature over the raw body
 (HTTP 200 with the one in-stream error line), JSON body (400), directives (400), the
-(model, provider) pair (404); then a fault, a tool call or an answer is streamed.
+(model, provider) pair (404); then a fault, a tool call or an answer is streamed (a script, when
+the config has one, chooses the tool calls and their answers).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .faults import (
     parse_directives,
 )
 from .recorder import RecordedRequest
+from .script import ScriptedAnswer, ScriptedCall, pieces
 from .stream import (
     ERROR_CHUNKS,
     UNSIGNED_ERROR,
@@ -161,14 +163,23 @@ def _reply(
     last = messages[-1]
     tools = local_tools(body)
     wants_tool = directives.tool is not None or body.get("tool_choice") == "required"
-    if tools and wants_tool and last.get("author") == "user":
+    scripted = None
+    if config.script is not None and not wants_tool:
+        scripted = config.script.step(tools, messages, prompt)
+    call: tuple[str, str] | None = None
+    if isinstance(scripted, ScriptedCall):
+        call = scripted.name, encode_arguments(scripted.arguments)
+    elif tools and wants_tool and last.get("author") == "user":
         tool = pick_tool(tools, directives.tool or "")
-        name = str(tool["name"])
-        arguments = encode_arguments(arguments_for(tool.get("parameters")))
-        call = call_id(provider, f"{body.get('message_id')}\0{name}")
-        deltas, summary = tool_call_chunks(provider, call, name, arguments)
+        call = str(tool["name"]), encode_arguments(arguments_for(tool.get("parameters")))
+    if call is not None:
+        name, arguments = call
+        ident = call_id(provider, f"{body.get('message_id')}\0{name}")
+        deltas, summary = tool_call_chunks(provider, ident, name, arguments)
         return tool_reply(provider, reasoning, deltas, summary)
-    if last.get("author") == "tool":
+    if isinstance(scripted, ScriptedAnswer):
+        texts = pieces(scripted.text, n)
+    elif last.get("author") == "tool":
         texts = tool_reply_chunks(str(last.get("name") or "tool"), _text(last), model_id, n)
     else:
         texts = answer_chunks(prompt, model_id, n)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import EMULATOR_SECRET, EMULATOR_TOKEN
+from .script import Script
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,6 +15,7 @@ class EmulatorConfig:
     `max_skew_seconds` None accepts any X-Raycast-Timestamp the signature covers; a number also
     requires the timestamp (Unix seconds or ISO-8601) to be that close to the emulator's clock.
     `models_public` False makes the models list ask for the token and a v2 signature over `{}`.
+    `script` makes the model call matching tools and answer their results (see `script`).
     """
 
     token: str = EMULATOR_TOKEN
@@ -26,3 +28,4 @@ class EmulatorConfig:
     max_skew_seconds: float | None = None
     models_public: bool = True
     reasoning_chunks: int = 3
+    script: Script | None = None

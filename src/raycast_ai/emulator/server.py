@@ -8,6 +8,7 @@ and secret, so on a shared network it would be an open AI endpoint in name.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import ipaddress
 import socket
 import threading
@@ -23,6 +24,7 @@ from .app import create_app
 from .config import EmulatorConfig
 from .delivery import Closing
 from .recorder import Recorder
+from .script import Script
 
 DEFAULT_PORT = 8787
 GRACEFUL_SHUTDOWN_SECONDS = 2
@@ -119,6 +121,8 @@ class EmulatorServer:
 
     with EmulatorServer() as server:
         httpx2.get(server.base_url + MODELS_PATH)
+
+    `script` (a `Script`) replaces the config's: scripted tool calls and answers.
     """
 
     def __init__(
@@ -130,10 +134,13 @@ class EmulatorServer:
         port: int = 0,
         allow_remote: bool = False,
         startup_timeout: float = 10.0,
+        script: Script | None = None,
     ) -> None:
         check_host(host, allow_remote=allow_remote)
-        if app is not None and config is not None:
+        if app is not None and (config is not None or script is not None):
             raise ValueError("Pass either an app or a config to EmulatorServer, not both.")
+        if script is not None:
+            config = dataclasses.replace(config or EmulatorConfig(), script=script)
         self.app = app if app is not None else create_app(config)
         self.config: EmulatorConfig = self.app.state.config
         self.host = host
