@@ -27,6 +27,7 @@ from raycast_ai.dialects.openai_models import model_list, model_object
 from raycast_ai.protocol.catalog import Catalog
 from raycast_ai.protocol.errors import RaycastError
 
+from .anthropic import anthropic_routes
 from .chat import chat_endpoint, error_response, json_response
 from .disconnect import DisconnectMiddleware
 from .openapi import openapi_document
@@ -162,6 +163,7 @@ def _routes(settings: GatewaySettings) -> list[Route]:
         Route("/v1/models", list_models, methods=["GET"]),
         Route("/v1/models/{model_id:path}", get_model, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
+        *anthropic_routes(),
         Route("/v1/embeddings", embeddings, methods=["POST"]),
         *(
             Route(path, chat_endpoint(dialect, _client, _request_catalog), methods=["POST"])

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from raycast_ai.dialects import openai_chat, openai_completions
+from raycast_ai.dialects import anthropic_messages, openai_chat, openai_completions
 from raycast_ai.dialects.base import Dialect
 
 CHAT_ROUTES: dict[str, Dialect] = {
     "/v1/chat/completions": openai_chat,
     "/v1/completions": openai_completions,
+    "/v1/messages": anthropic_messages,
 }
 DEFAULT_DIALECT: Dialect = openai_chat
 
 
 def dialect_for(path: str) -> Dialect:
-    return CHAT_ROUTES.get(path, DEFAULT_DIALECT)
+    """The dialect of a chat route, also for paths under it (`/v1/messages/count_tokens`)."""
+    dialect = CHAT_ROUTES.get(path)
+    if dialect is not None:
+        return dialect
+    for route, under in CHAT_ROUTES.items():
+        if path.startswith(route + "/"):
+            return under
+    return DEFAULT_DIALECT

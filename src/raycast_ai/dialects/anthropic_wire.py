@@ -1,0 +1,279 @@
+"""Request bodies of the Anthropic Messages API, validated at the edge (unknown fields are
+ignored), and their conversion to the neutral OpenAI-style messages, tools and options.
+
+What `POST /v1/messages` does with each field:
+
+- used: `model` (a catalog id, a provider model name or an alias), `messages` (text, `tool_use`
+  and `tool_result` blocks), `system` (a string or text blocks), `stream`, `temperature`,
+  `stop_sequences` (cut by the gateway), `tools` (client tools), `tool_choice`, `thinking`
+  (its budget picks the reasoning effort; reasoning comes back as thinking blocks only when
+  thinking is on) and `output_config.effort`;
+- refused with 400: `image` and `document` blocks (attachments are not supported yet) and server
+  tools (`web_search_...`, `bash_...`: a versioned `type`);
+- dropped: `thinking` and `redacted_thinking` blocks in the history (Raycast takes no reasoning
+  input), a `system` block `x-anthropic-billing-header: ...` (Claude Code's per-run ids) and any
+  other block type;
+- accepted and ignored: `max_tokens` (required, as Anthropic requires it), `top_p`, `top_k`,
+  `metadata`, `cache_control` (on blocks and tools), `service_tier`, `container`,
+  `context_management`, `mcp_servers`, `disable_parallel_tool_use`, and any unknown field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from raycast_ai.protocol.tokens import estimate_message_tokens, estimate_tokens
+
+from .errors import BadRequest, invalid_request
+
+REFUSED_BLOCKS = frozenset({"image", "document", "search_result", "container_upload"})
+BILLING_HEADER = "x-anthropic-billing-header:"
+TOOL_ERROR_PREFIX = "(the tool reported an error)\n"
+EFFORTS = {"low": "low", "medium": "medium", "high": "high", "max": "high"}
+LOW_BUDGET = 4096
+MEDIUM_BUDGET = 16384
+
+
+class _Edge(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Message(_Edge):
+    role: Literal["user", "assistant"]
+    content: str | list[dict[str, Any]]
+
+
+class SystemBlock(_Edge):
+    type: Literal["text"] = "text"
+    text: str
+
+
+class Tool(_Edge):
+    name: str = Field(min_length=1)
+    description: str | None = None
+    input_schema: dict[str, Any] = Field(default_factory=lambda: {"type": "object"})
+    type: str | None = None
+
+
+class ToolChoice(_Edge):
+    type: Literal["auto", "any", "tool", "none"]
+    name: str | None = None
+
+
+class Thinking(_Edge):
+    type: str
+    budget_tokens: int | None = None
+
+
+class OutputConfig(_Edge):
+    effort: str | None = None
+
+
+class CountTokensRequest(_Edge):
+    """`POST /v1/messages/count_tokens`: what shapes the prompt, nothing that samples."""
+
+    model: str
+    messages: list[Message] = Field(min_length=1)
+    system: str | list[SystemBlock] | None = None
+    tools: list[Tool] | None = None
+    tool_choice: ToolChoice | None = None
+    thinking: Thinking | None = None
+    output_config: OutputConfig | None = None
+
+    @property
+    def shows_thinking(self) -> bool:
+        return self.thinking is not None and self.thinking.type in ("enabled", "adaptive")
+
+    @property
+    def effort(self) -> str | None:
+        """The reasoning effort asked for; `None` leaves the model's default."""
+        if self.output_config and self.output_config.effort in EFFORTS:
+            return EFFORTS[self.output_config.effort]
+        thinking = self.thinking
+        if thinking is None or thinking.type != "enabled" or thinking.budget_tokens is None:
+            return None
+        if thinking.budget_tokens < LOW_BUDGET:
+            return "low"
+        return "medium" if thinking.budget_tokens < MEDIUM_BUDGET else "high"
+
+
+class MessagesRequest(CountTokensRequest):
+    max_tokens: int = Field(ge=1)
+    stream: bool = False
+    temperature: float | None = Field(default=None, ge=0, le=1)
+    stop_sequences: list[str] | None = None
+
+
+def to_messages(request: CountTokensRequest) -> list[dict[str, Any]]:
+    """The neutral messages: the system text first, tool results as role `tool` messages."""
+    out: list[dict[str, Any]] = []
+    system = system_text(request.system)
+    if system:
+        out.append({"role": "system", "content": system})
+    for i, message in enumerate(request.messages):
+        blocks = message.content
+        if isinstance(blocks, str):
+            blocks = [{"type": "text", "text": blocks}]
+        where = f"messages.{i}.content"
+        if message.role == "user":
+            _user(out, blocks, where)
+        else:
+            _assistant(out, blocks, where)
+    return out
+
+
+def system_text(system: str | list[SystemBlock] | None) -> str:
+    if system is None or isinstance(system, str):
+        return system or ""
+    return "\n\n".join(b.text for b in system if b.text and not b.text.startswith(BILLING_HEADER))
+
+
+def _user(out: list[dict[str, Any]], blocks: Sequence[dict[str, Any]], where: str) -> None:
+    texts: list[str] = []
+    results: list[dict[str, Any]] = []
+    for j, block in enumerate(blocks):
+        kind = block.get("type")
+        if kind == "text":
+            texts.append(_text(block, f"{where}.{j}"))
+        elif kind == "tool_result":
+            results.append(_tool_result(block, f"{where}.{j}"))
+        elif kind in REFUSED_BLOCKS:
+            raise _refused(str(kind), f"{where}.{j}")
+    # Results answer the assistant's calls, so they go right after it, before any new text.
+    out.extend(results)
+    if not texts:
+        return
+    text = "\n".join(texts)
+    if out and out[-1]["role"] == "user" and not results:
+        out[-1]["content"] += "\n" + text
+    else:
+        out.append({"role": "user", "content": text})
+
+
+def _assistant(out: list[dict[str, Any]], blocks: Sequence[dict[str, Any]], where: str) -> None:
+    texts: list[str] = []
+    calls: list[dict[str, Any]] = []
+    for j, block in enumerate(blocks):
+        kind = block.get("type")
+        if kind == "text":
+            texts.append(_text(block, f"{where}.{j}"))
+        elif kind == "tool_use":
+            calls.append(_tool_use(block, f"{where}.{j}"))
+        elif kind in REFUSED_BLOCKS:
+            raise _refused(str(kind), f"{where}.{j}")
+    if not texts and not calls:
+        return  # only thinking: Raycast takes no reasoning input
+    text = "\n".join(texts)
+    last = out[-1] if out else None
+    if last is not None and last["role"] == "assistant" and not last.get("tool_calls"):
+        last["content"] = "\n".join(filter(None, (last["content"], text)))
+        if calls:
+            last["tool_calls"] = calls
+        return
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    if calls:
+        message["tool_calls"] = calls
+    out.append(message)
+
+
+def _text(block: dict[str, Any], where: str) -> str:
+    text = block.get("text")
+    if not isinstance(text, str):
+        raise BadRequest(
+            invalid_request(f"A text block needs a string 'text' ({where}).", param=where)
+        )
+    return text
+
+
+def _tool_use(block: dict[str, Any], where: str) -> dict[str, Any]:
+    call_id, name = block.get("id"), block.get("name")
+    if not isinstance(call_id, str) or not isinstance(name, str) or not name:
+        raise BadRequest(
+            invalid_request(f"A tool_use block needs an 'id' and a 'name' ({where}).", param=where)
+        )
+    arguments = json.dumps(block.get("input") or {}, ensure_ascii=False, separators=(",", ":"))
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
+def _tool_result(block: dict[str, Any], where: str) -> dict[str, Any]:
+    call_id = block.get("tool_use_id")
+    if not isinstance(call_id, str):
+        raise BadRequest(
+            invalid_request(f"A tool_result block needs a 'tool_use_id' ({where}).", param=where)
+        )
+    content = block.get("content")
+    if content is None or isinstance(content, str):
+        text = content or ""
+    elif isinstance(content, list):
+        parts: list[str] = []
+        for k, part in enumerate(content):
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind == "text":
+                parts.append(_text(part, f"{where}.content.{k}"))
+            elif kind in REFUSED_BLOCKS:
+                raise _refused(str(kind), f"{where}.content.{k}")
+        text = "\n".join(parts)
+    else:
+        raise BadRequest(
+            invalid_request(
+                f"A tool_result's 'content' must be a string or blocks ({where}).", param=where
+            )
+        )
+    if block.get("is_error"):
+        text = TOOL_ERROR_PREFIX + text
+    return {"role": "tool", "tool_call_id": call_id, "content": text}
+
+
+def _refused(kind: str, where: str) -> BadRequest:
+    return BadRequest(
+        invalid_request(
+            f"'{kind}' blocks are not supported yet: raycast-ai sends only text to Raycast "
+            f"(attachments are a later feature) ({where}).",
+            param=where,
+        )
+    )
+
+
+def to_tools(tools: Sequence[Tool] | None) -> list[dict[str, Any]]:
+    """Client tools as OpenAI function tools; a server tool (a versioned `type`) is a 400."""
+    out: list[dict[str, Any]] = []
+    for i, tool in enumerate(tools or ()):
+        if tool.type not in (None, "custom"):
+            raise BadRequest(
+                invalid_request(
+                    f"Server tools ('{tool.type}') are not supported; offer client tools with "
+                    "an input_schema.",
+                    param=f"tools.{i}.type",
+                )
+            )
+        # `$schema` is legal JSON Schema, yet some providers refuse it in a tool's parameters.
+        schema = {k: v for k, v in tool.input_schema.items() if k != "$schema"}
+        function: dict[str, Any] = {"name": tool.name, "parameters": schema}
+        if tool.description:
+            function["description"] = tool.description
+        out.append({"type": "function", "function": function})
+    return out
+
+
+def to_tool_choice(choice: ToolChoice | None) -> str | dict[str, Any] | None:
+    if choice is None:
+        return None
+    if choice.type == "tool":
+        if not choice.name:
+            raise BadRequest(
+                invalid_request("tool_choice of type 'tool' needs a 'name'.", param="tool_choice")
+            )
+        return {"type": "function", "function": {"name": choice.name}}
+    return {"auto": "auto", "any": "required", "none": "none"}[choice.type]
+
+
+def input_tokens(messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping[str, Any]]) -> int:
+    """An estimate of the prompt's tokens: the messages' (see protocol.tokens) and the tools'
+    JSON. Never exact: Raycast's providers each count with their own tokenizer."""
+    listed = [dict(t) for t in tools]
+    schema = json.dumps(listed, ensure_ascii=False, separators=(",", ":")) if tools else ""
+    return estimate_message_tokens(messages) + estimate_tokens(schema)
