@@ -95,6 +95,11 @@ PUBLIC: dict[str, list[str]] = {
         "serve",
         "tune_gc",
     ],
+    "raycast_ai.store": [
+        "ResponseStore",
+        "SQLiteResponseStore",
+        "StoredResponse",
+    ],
     "raycast_ai.transport": [
         "KEEPALIVE_EXPIRY",
         "URL",

@@ -31,6 +31,7 @@ from .anthropic import anthropic_routes
 from .chat import chat_endpoint, error_response, json_response
 from .disconnect import DisconnectMiddleware
 from .openapi import openapi_document
+from .responses import response_routes
 from .routes import CHAT_ROUTES, DEFAULT_DIALECT, dialect_for
 from .security import APIKeyMiddleware, BodyLimitMiddleware, CORSMiddleware, RequestIdMiddleware
 from .settings import LOOPBACK_ORIGIN_REGEX, GatewaySettings
@@ -164,6 +165,7 @@ def _routes(settings: GatewaySettings) -> list[Route]:
         Route("/v1/models/{model_id:path}", get_model, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         *anthropic_routes(),
+        *response_routes(_client, _request_catalog),
         Route("/v1/embeddings", embeddings, methods=["POST"]),
         *(
             Route(path, chat_endpoint(dialect, _client, _request_catalog), methods=["POST"])

@@ -59,7 +59,7 @@ def chat_endpoint(
             stream = client(request).stream(chat.messages, chat.model, options=chat.options)
             if chat.stream:
                 first = await first_events(stream)
-                answered, headers = _answered(current, stream.model, first)
+                answered, headers = answered_model(current, stream.model, first)
                 encoder = dialect.encoder(chat, answered.id)
                 return EventStreamResponse(stream, encoder, first, headers)
             collector = Collector()
@@ -80,7 +80,7 @@ def chat_endpoint(
             )
             return error_response(dialect, info)
         completion = collector.result(stream.model.id)
-        answered, headers = _answered(current, stream.model, completion.notices)
+        answered, headers = answered_model(current, stream.model, completion.notices)
         if completion.usage is None:  # the dialect's body estimates it
             headers[USAGE_HEADER] = "estimated"
         return json_response(dialect.body(chat, completion, answered.id), headers=headers)
@@ -88,7 +88,7 @@ def chat_endpoint(
     return endpoint
 
 
-def _answered(
+def answered_model(
     catalog: Catalog, asked: ModelEntry, events: tuple[Notice, ...] | list[Event]
 ) -> tuple[ModelEntry, dict[str, str]]:
     """The model that answered (another when Raycast rerouted), and the headers saying so."""

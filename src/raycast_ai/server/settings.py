@@ -10,6 +10,8 @@ from typing import Any
 
 API_KEYS_ENV = "RAYCAST_AI_API_KEYS"
 DEFAULT_MAX_BODY_SIZE = 4 * 1024 * 1024
+DEFAULT_RESPONSE_STORE_TTL = 30 * 24 * 3600.0
+DEFAULT_RESPONSE_STORE_MAX_BYTES = 256 * 1024 * 1024
 # Local pages only, on any port: a web page elsewhere must not spend the user's Raycast token.
 LOOPBACK_ORIGIN_REGEX = r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]{1,5})?$"
 
@@ -23,7 +25,9 @@ class GatewaySettings:
     `include_premium` / `include_deprecated` filter `GET /v1/models` only; chat accepts any
     model of the catalog. `max_connections` (concurrent requests) and `max_keepalive_connections`
     shape the connections to Raycast (see `upstream.Http1Transport`); they apply unless
-    `client_options` bring their own `transport` or `proxy`.
+    `client_options` bring their own `transport` or `proxy`. Stored responses (`POST
+    /v1/responses` without `store: false`) are kept `response_store_ttl` seconds, the oldest
+    going first past `response_store_max_bytes` of JSON.
     """
 
     api_keys: tuple[str, ...] = field(default=(), repr=False)
@@ -34,6 +38,8 @@ class GatewaySettings:
     max_connections: int | None = None
     max_keepalive_connections: int = 512
     client_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    response_store_ttl: float = DEFAULT_RESPONSE_STORE_TTL
+    response_store_max_bytes: int = DEFAULT_RESPONSE_STORE_MAX_BYTES
 
     @classmethod
     def from_env(cls, api_keys: Iterable[str] = (), **changes: Any) -> GatewaySettings:

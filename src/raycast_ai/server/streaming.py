@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from starlette.background import BackgroundTask
 from starlette.responses import Response
@@ -36,12 +36,17 @@ class EventStreamResponse(Response):
         encoder: StreamEncoder,
         first: Sequence[Event],
         headers: dict[str, str] | None = None,
+        on_complete: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """`on_complete` is awaited once the encoder ended the stream without an error, before
+        its last frames go out (a client that reads them may rely on what it did)."""
         self.status_code = 200
         self.background: BackgroundTask | None = None
         self._stream = stream
         self._encoder = encoder
         self._first = first
+        self._on_complete = on_complete
+        self._completed = False
         self.init_headers(
             {
                 "content-type": "text/event-stream; charset=utf-8",
@@ -55,6 +60,8 @@ class EventStreamResponse(Response):
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             end = await self._send_events(send)
+            if self._completed and self._on_complete is not None:
+                await _run_hook(self._on_complete)
             # The last frames and the end of the body in one write.
             await send({"type": "http.response.body", "body": end.encode(), "more_body": False})
         finally:
@@ -74,6 +81,7 @@ class EventStreamResponse(Response):
                 if frames := encoder.frames(batch):
                     await send(_body(frames))
             end = encoder.end()
+            self._completed = True
         except RaycastError as exc:
             info = error_info(exc)
             log.warning("stream failed after 200: %s (%s)", type(exc).__name__, info.code)
@@ -82,6 +90,13 @@ class EventStreamResponse(Response):
             log.exception("stream failed after 200")
             end = encoder.error(error_info(RaycastError("The gateway failed mid-stream.")))
         return end
+
+
+async def _run_hook(hook: Callable[[], Awaitable[None]]) -> None:
+    try:
+        await hook()
+    except Exception:
+        log.exception("the hook after a completed stream failed")
 
 
 def _body(frames: str) -> dict[str, object]:

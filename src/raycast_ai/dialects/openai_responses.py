@@ -1,0 +1,169 @@
+"""The OpenAI Responses dialect (`POST /v1/responses`), sans I/O: a request body to the neutral
+`Chat` (see `openai_responses_wire`), typed Raycast events to `response.*` stream events or one
+`response` object, and errors to OpenAI's error body.
+
+Every stream event is `event: <type>` + `data: <json>` with a `sequence_number` from 0; every
+output item gets its `response.output_item.done` (Codex reads items only from those), and the
+stream ends with exactly one of `response.completed`, `response.incomplete`, `response.failed`
+(see `openai_responses_events`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from raycast_ai.protocol.completion import Completion
+from raycast_ai.protocol.request import ChatOptions
+
+from . import openai_chat
+from .base import Chat, completion_usage
+from .errors import BadRequest, ErrorInfo, invalid_request, validation_error
+from .openai_responses_events import (
+    INCOMPLETE,
+    Context,
+    ResponsesEncoder,
+    context_of,
+    custom_input,
+    response_id,
+    response_object,
+    usage_dict,
+)
+from .openai_responses_wire import (
+    ResponsesRequest,
+    ToolNames,
+    convert_tool_choice,
+    convert_tools,
+    input_messages,
+)
+
+name = "openai-responses"
+DROPPED_TOOLS_HEADER = "x-raycast-dropped-tools"
+
+
+def parse(body: bytes) -> Chat:
+    try:
+        request = ResponsesRequest.model_validate_json(body)
+    except ValidationError as exc:
+        raise validation_error(exc, "a JSON object with 'model' and 'input'") from None
+    if request.conversation is not None:
+        raise BadRequest(
+            invalid_request(
+                "Conversations are not supported by this gateway; chain responses with "
+                "previous_response_id, or send the whole input.",
+                param="conversation",
+            )
+        )
+    tools = convert_tools(request.tools or ())
+    items = input_messages(request.input, tools.names)
+    options = ChatOptions(
+        temperature=request.temperature,
+        reasoning_effort=request.reasoning.effort if request.reasoning else None,
+        tools=tools.offered,
+        tool_choice=convert_tool_choice(request.tool_choice, tools.names),
+    )
+    store = request.store is not False
+    echo = {
+        "instructions": request.instructions,
+        "previous_response_id": request.previous_response_id,
+        "store": store,
+        "parallel_tool_calls": request.parallel_tool_calls is not False,
+        "tool_choice": request.tool_choice or "auto",
+        "tools": request.tools or [],
+        "reasoning": {
+            "effort": request.reasoning.effort if request.reasoning else None,
+            "summary": request.reasoning.summary if request.reasoning else None,
+        },
+        "text": request.text or {"format": {"type": "text"}},
+        "temperature": request.temperature,
+        "top_p": request.top_p,
+        "max_output_tokens": request.max_output_tokens,
+        "metadata": request.metadata or {},
+    }
+    context = Context(
+        input=items,
+        instructions=request.instructions,
+        tools=tools.names,
+        dropped_tools=tools.dropped,
+        store=store,
+        previous_response_id=request.previous_response_id,
+        echo=echo,
+    )
+    return Chat(
+        _messages(context, ()), request.model, options, request.stream, True, {"responses": context}
+    )
+
+
+def with_history(chat: Chat, history: Sequence[Mapping[str, Any]]) -> Chat:
+    """`chat` continuing a stored conversation: its instructions, then `history`, then its input
+    (instructions are not carried over from the earlier responses)."""
+    messages = _messages(context_of(chat), history)
+    return Chat(messages, chat.model, chat.options, chat.stream, True, chat.context)
+
+
+def _messages(context: Context, history: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    system = [{"role": "system", "content": context.instructions}] if context.instructions else []
+    return [*system, *history, *context.input]
+
+
+def output_messages(output: Sequence[Mapping[str, Any]], tools: ToolNames) -> list[dict[str, Any]]:
+    """A response's output items as neutral messages, to continue from them."""
+    return input_messages([i for i in output if i.get("type") != "reasoning"], tools)
+
+
+def encoder(chat: Chat, model: str) -> ResponsesEncoder:
+    return ResponsesEncoder(chat, model)
+
+
+def body(
+    chat: Chat, completion: Completion, model: str, *, id: str | None = None
+) -> dict[str, Any]:
+    """The whole `response` object; `usage` is Raycast's, else estimated (`estimated: true`)."""
+    context = context_of(chat)
+    id = id or response_id()
+    suffix = id.removeprefix("resp_")
+    output: list[dict[str, Any]] = []
+    if completion.reasoning:
+        summary = [{"type": "summary_text", "text": completion.reasoning}]
+        output.append({"id": f"rs_{suffix}00", "type": "reasoning", "summary": summary})
+    if completion.text or not completion.tool_calls:
+        part = {"type": "output_text", "text": completion.text, "annotations": []}
+        item = {"id": f"msg_{suffix}{len(output):02d}", "type": "message", "status": "completed"}
+        output.append(item | {"role": "assistant", "content": [part]})
+    for call in completion.tool_calls:
+        tool = context.tools.original(call.name)
+        call_id = call.id or openai_chat.tool_call_id()
+        index = len(output)
+        if tool.custom:
+            item = {"id": f"ctc_{suffix}{index:02d}", "type": "custom_tool_call"}
+            item |= {"input": custom_input(call.arguments)}
+        else:
+            item = {"id": f"fc_{suffix}{index:02d}", "type": "function_call"}
+            item |= {"arguments": call.arguments}
+            if tool.namespace:
+                item["namespace"] = tool.namespace
+        output.append(item | {"status": "completed", "call_id": call_id, "name": tool.name})
+    usage, estimated = completion_usage(chat, completion)
+    reason = completion.finish_reason
+    status = reason if reason in INCOMPLETE else "completed"
+    created = int(time.time())
+    return response_object(
+        context,
+        id,
+        created,
+        model,
+        status=status,
+        output=output,
+        usage=usage_dict(usage, estimated),
+    )
+
+
+def error_json(info: ErrorInfo) -> bytes:
+    return openai_chat.error_json(info)
+
+
+def request_schema(ref_template: str) -> dict[str, Any]:
+    return ResponsesRequest.model_json_schema(ref_template=ref_template)

@@ -1,0 +1,344 @@
+"""The response side of the Responses dialect: the `response` object, its usage, and the
+stream encoder that turns typed Raycast events into `response.*` events.
+
+Every stream event is `event: <type>` + `data: <json>` with a `sequence_number` from 0; every
+output item gets its `response.output_item.done` (Codex reads items only from those), and the
+stream ends with exactly one of `response.completed`, `response.incomplete`, `response.failed`.
+Item ids derive from the response id and the item's index, so a stream is reproducible.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii as _quote
+from typing import Any
+
+from raycast_ai.protocol.events import (
+    Event,
+    Finish,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+)
+
+from . import openai_chat
+from .base import Chat, estimate_usage
+from .errors import ErrorInfo
+from .openai_responses_wire import ToolNames
+
+PING = ": ping\n\n"
+INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
+INCOMPLETE |= {"safety": "content_filter"}
+
+
+def response_id() -> str:
+    return f"resp_{random.getrandbits(128):032x}"
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the route and the encoder need besides the messages: the input on its own (a stored
+    response keeps it, without the instructions), the tool names to map back, and the request
+    fields the response object echoes."""
+
+    input: Sequence[Mapping[str, Any]]
+    instructions: str | None
+    tools: ToolNames
+    dropped_tools: tuple[str, ...]
+    store: bool
+    previous_response_id: str | None
+    echo: Mapping[str, Any]
+
+
+def context_of(chat: Chat) -> Context:
+    context = chat.context.get("responses")
+    if not isinstance(context, Context):
+        raise TypeError("this Chat was not parsed by the Responses dialect")
+    return context
+
+
+def usage_dict(usage: Usage, estimated: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "input_tokens": usage.input_tokens,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": usage.output_tokens,
+        "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens or 0},
+        "total_tokens": usage.input_tokens + usage.output_tokens,
+    }
+    if estimated:
+        out["estimated"] = True
+    return out
+
+
+def response_object(
+    context: Context,
+    id: str,
+    created: int,
+    model: str,
+    *,
+    status: str,
+    output: Sequence[Mapping[str, Any]] = (),
+    usage: dict[str, Any] | None = None,
+    error: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    reason = INCOMPLETE.get(status)
+    return {
+        "id": id,
+        "object": "response",
+        "created_at": created,
+        "status": "incomplete" if reason else status,
+        "background": False,
+        "error": error,
+        "incomplete_details": {"reason": reason} if reason else None,
+        "model": model,
+        "output": list(output),
+        "usage": usage,
+        "truncation": "disabled",
+        "user": None,
+        **context.echo,
+    }
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+class _Item:
+    """An output item being streamed: its wire object and the text, summary or arguments so far."""
+
+    __slots__ = ("index", "item", "parts", "tool")
+
+    def __init__(self, index: int, item: dict[str, Any], tool: Any = None) -> None:
+        self.index = index
+        self.item = item
+        self.parts: list[str] = []
+        self.tool = tool
+
+    @property
+    def id(self) -> str:
+        return str(self.item["id"])
+
+
+class ResponsesEncoder:
+    """One stream's `response.*` events, event by event; `response` is the final object once
+    the stream ended (`end` or `error`)."""
+
+    def __init__(
+        self,
+        chat: Chat,
+        model: str,
+        *,
+        id: str | None = None,
+        created: int | None = None,
+    ) -> None:
+        self.id = id or response_id()
+        self._suffix = self.id.removeprefix("resp_")
+        self.created = int(time.time()) if created is None else created
+        self.model = model
+        self._chat = chat
+        self._context = context_of(chat)
+        self._seq = 0
+        self._items: list[_Item] = []
+        self._open: list[_Item] = []
+        self._calls: dict[int, _Item] = {}
+        self._usage: Usage | None = None
+        self._finish = ""
+        self.response: dict[str, Any] | None = None
+
+    def _event(self, kind: str, payload: str) -> str:
+        """`payload`: the event's JSON members after type and sequence_number, with a comma."""
+        seq = self._seq
+        self._seq += 1
+        return f'event: {kind}\ndata: {{"type":"{kind}","sequence_number":{seq}{payload}}}\n\n'
+
+    def _json(self, kind: str, **fields: Any) -> str:
+        return self._event(kind, "," + _dumps(fields)[1:-1] if fields else "")
+
+    def _snapshot(self, status: str, **extra: Any) -> dict[str, Any]:
+        output = [item.item for item in self._items]
+        return response_object(
+            self._context, self.id, self.created, self.model, status=status, output=output, **extra
+        )
+
+    def start(self) -> str:
+        created = self._snapshot("in_progress")
+        return self._json("response.created", response=created) + self._json(
+            "response.in_progress", response=created
+        )
+
+    def frames(self, events: Iterable[Event]) -> str:
+        return "".join(self.event(event) for event in events)
+
+    def event(self, event: Event) -> str:
+        if isinstance(event, TextDelta):
+            return self._delta("message", event.text)
+        if isinstance(event, ReasoningDelta):
+            return self._delta("reasoning", event.text)
+        if isinstance(event, ToolCallDelta):
+            return self._tool_call(event)
+        if isinstance(event, Usage):
+            self._usage = event
+        elif isinstance(event, Finish):
+            self._finish = self._finish or event.reason
+        elif event.kind == "ping":
+            return PING
+        return ""
+
+    def _delta(self, kind: str, text: str) -> str:
+        out = ""
+        current = self._open[-1] if len(self._open) == 1 else None
+        if current is None or current.item["type"] != kind:
+            out = self._close_all() + self._add(kind)
+            current = self._open[-1]
+        current.parts.append(text)
+        where = f',"item_id":"{current.id}","output_index":{current.index}'
+        if kind == "message":
+            tail = f',"content_index":0,"delta":{_quote(text)},"logprobs":[]'
+            return out + self._event("response.output_text.delta", where + tail)
+        tail = f',"summary_index":0,"delta":{_quote(text)}'
+        return out + self._event("response.reasoning_summary_text.delta", where + tail)
+
+    def _add(self, kind: str) -> str:
+        index = len(self._items)
+        ids = {"item_id": "", "output_index": index}
+        item: dict[str, Any]
+        if kind == "message":
+            item = {"id": f"msg_{self._suffix}{index:02d}", "type": "message"}
+            item |= {"status": "in_progress", "role": "assistant", "content": []}
+            follow = "response.content_part.added"
+            part: dict[str, Any] = {"type": "output_text", "text": "", "annotations": []}
+            ids |= {"item_id": item["id"], "content_index": 0}
+        else:
+            item = {"id": f"rs_{self._suffix}{index:02d}", "type": "reasoning", "summary": []}
+            follow = "response.reasoning_summary_part.added"
+            part = {"type": "summary_text", "text": ""}
+            ids |= {"item_id": item["id"], "summary_index": 0}
+        opened = _Item(index, item)
+        self._items.append(opened)
+        self._open.append(opened)
+        added = self._json("response.output_item.added", output_index=index, item=item)
+        return added + self._json(follow, **ids, part=part)
+
+    def _tool_call(self, event: ToolCallDelta) -> str:
+        out = ""
+        opened = self._calls.get(event.index)
+        if opened is None:
+            if any(o.item["type"] in ("message", "reasoning") for o in self._open):
+                out = self._close_all()
+            opened = self._add_call(event)
+            out += self._json(
+                "response.output_item.added", output_index=opened.index, item=dict(opened.item)
+            )
+        if not event.arguments:
+            return out
+        opened.parts.append(event.arguments)
+        if opened.tool.custom:
+            return out  # its input is known whole only once the JSON around it is complete
+        where = f',"item_id":"{opened.id}","output_index":{opened.index}'
+        delta = f',"delta":{_quote(event.arguments)}'
+        return out + self._event("response.function_call_arguments.delta", where + delta)
+
+    def _add_call(self, event: ToolCallDelta) -> _Item:
+        index = len(self._items)
+        tool = self._context.tools.original(event.name)
+        call_id = event.id or openai_chat.tool_call_id()
+        item: dict[str, Any]
+        if tool.custom:
+            item = {"id": f"ctc_{self._suffix}{index:02d}", "type": "custom_tool_call"}
+            item |= {"status": "in_progress", "call_id": call_id, "name": tool.name, "input": ""}
+        else:
+            item = {"id": f"fc_{self._suffix}{index:02d}", "type": "function_call"}
+            item |= {"status": "in_progress", "call_id": call_id, "name": tool.name}
+            item["arguments"] = ""
+            if tool.namespace:
+                item["namespace"] = tool.namespace
+        opened = _Item(index, item, tool)
+        self._items.append(opened)
+        self._open.append(opened)
+        self._calls[event.index] = opened
+        return opened
+
+    def _close_all(self, status: str = "completed") -> str:
+        out = "".join(self._close(item, status) for item in self._open)
+        self._open = []
+        return out
+
+    def _close(self, opened: _Item, status: str) -> str:
+        item, text = opened.item, "".join(opened.parts)
+        ids = {"item_id": opened.id, "output_index": opened.index}
+        kind = item["type"]
+        out = ""
+        if kind == "message":
+            part = {"type": "output_text", "text": text, "annotations": []}
+            out += self._json(
+                "response.output_text.done", **ids, content_index=0, text=text, logprobs=[]
+            )
+            out += self._json("response.content_part.done", **ids, content_index=0, part=part)
+            item.update(status=status, content=[part])
+        elif kind == "reasoning":
+            part = {"type": "summary_text", "text": text}
+            out += self._json(
+                "response.reasoning_summary_text.done", **ids, summary_index=0, text=text
+            )
+            out += self._json(
+                "response.reasoning_summary_part.done", **ids, summary_index=0, part=part
+            )
+            item["summary"] = [part]
+        elif kind == "custom_tool_call":
+            value = custom_input(text)
+            if value:
+                out += self._json("response.custom_tool_call_input.delta", **ids, delta=value)
+            out += self._json("response.custom_tool_call_input.done", **ids, input=value)
+            item.update(status=status, input=value)
+        else:
+            name = item["name"]
+            out += self._json(
+                "response.function_call_arguments.done", **ids, name=name, arguments=text
+            )
+            item.update(status=status, arguments=text)
+        return out + self._json("response.output_item.done", output_index=opened.index, item=item)
+
+    def end(self) -> str:
+        out = self._close_all()
+        if self._usage is not None:
+            usage = usage_dict(self._usage)
+        else:
+            said = [
+                i.tool.name + "".join(i.parts) if i.tool else "".join(i.parts)
+                for i in self._items
+                if i.item["type"] != "reasoning"
+            ]
+            reasoning = "".join(
+                "".join(i.parts) for i in self._items if i.item["type"] == "reasoning"
+            )
+            usage = usage_dict(estimate_usage(self._chat.messages, said, reasoning), True)
+        status = self._finish if self._finish in INCOMPLETE else "completed"
+        self.response = self._snapshot(status, usage=usage)
+        kind = "response.incomplete" if status in INCOMPLETE else "response.completed"
+        return out + self._json(kind, response=self.response)
+
+    def error(self, info: ErrorInfo) -> str:
+        """After status 200, an error ends the response as `response.failed`."""
+        out = self._close_all("incomplete")
+        self.response = self._snapshot("failed", error=failure(info))
+        return out + self._json("response.failed", response=self.response)
+
+
+def failure(info: ErrorInfo) -> dict[str, Any]:
+    return {"code": info.code or info.type, "message": info.message}
+
+
+def custom_input(arguments: str) -> str:
+    """A custom tool's free text from the arguments of the function that stands in for it."""
+    try:
+        value = json.loads(arguments)
+    except ValueError:
+        return arguments
+    if isinstance(value, dict) and isinstance(value.get("input"), str):
+        return str(value["input"])
+    return arguments if not isinstance(value, str) else value

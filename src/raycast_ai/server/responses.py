@@ -1,0 +1,199 @@
+"""The Responses API routes: `POST /v1/responses` (the chat route's steps, plus the response
+store and `previous_response_id`), `GET` and `DELETE /v1/responses/{id}`.
+
+Responses are stored unless the request says `store: false` (as Codex does): in SQLite in the
+data folder of the gateway's Raycast client, for `GatewaySettings.response_store_ttl` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from raycast_ai.client import AsyncRaycastClient
+from raycast_ai.dialects import openai_responses as dialect
+from raycast_ai.dialects.base import Chat
+from raycast_ai.dialects.errors import BadRequest, ErrorInfo, error_info
+from raycast_ai.dialects.openai_responses_events import ResponsesEncoder, context_of
+from raycast_ai.dialects.openai_responses_wire import clamp_effort
+from raycast_ai.protocol.catalog import Catalog
+from raycast_ai.protocol.completion import Collector
+from raycast_ai.protocol.errors import RaycastError
+from raycast_ai.store import ResponseStore, SQLiteResponseStore, StoredResponse
+from raycast_ai.store.sqlite import FILENAME
+
+from .chat import (
+    USAGE_HEADER,
+    Catalogs,
+    answered_model,
+    error_response,
+    first_events,
+    json_response,
+)
+from .settings import GatewaySettings
+from .streaming import EventStreamResponse
+
+log = logging.getLogger("raycast_ai.server")
+
+PATH = "/v1/responses"
+
+
+def response_routes(
+    client: Callable[[Request], AsyncRaycastClient], catalog: Catalogs
+) -> list[Route]:
+    async def create(request: Request) -> Response:
+        try:
+            chat = dialect.parse(await request.body())
+            context = context_of(chat)
+            store = _store(request, client(request))
+            history: list[Mapping[str, Any]] = []
+            if context.previous_response_id is not None:
+                previous = await store.get(context.previous_response_id)
+                if previous is None:
+                    return error_response(
+                        dialect, _previous_not_found(context.previous_response_id)
+                    )
+                output = previous.response.get("output") or []
+                history = [*previous.messages, *dialect.output_messages(output, context.tools)]
+                chat = dialect.with_history(chat, history)
+            current = await catalog(request)  # so that `stream` below finds it cached
+            chat = _clamped(chat, current)
+            conversation = [*history, *context.input]
+            headers = _dropped(request, context.dropped_tools)
+            stream = client(request).stream(chat.messages, chat.model, options=chat.options)
+            if chat.stream:
+                first = await first_events(stream)
+                answered, rerouted = answered_model(current, stream.model, first)
+                encoder = ResponsesEncoder(chat, answered.id)
+
+                async def keep() -> None:
+                    if encoder.response is not None:
+                        await _keep(store, encoder.response, conversation)
+
+                hook = keep if context.store else None
+                headers |= rerouted
+                return EventStreamResponse(stream, encoder, first, headers, on_complete=hook)
+            collector = Collector()
+            async with stream:
+                async for event in stream:
+                    collector.add(event)
+        except BadRequest as exc:
+            return error_response(dialect, exc.info)
+        except RaycastError as exc:
+            info = error_info(exc)
+            log.info(
+                "%s %s -> %d %s (%s)",
+                request.method,
+                request.url.path,
+                info.status,
+                info.code,
+                type(exc).__name__,
+            )
+            return error_response(dialect, info)
+        completion = collector.result(stream.model.id)
+        answered, rerouted = answered_model(current, stream.model, completion.notices)
+        headers |= rerouted
+        if completion.usage is None:  # the dialect's body estimates it
+            headers[USAGE_HEADER] = "estimated"
+        body = dialect.body(chat, completion, answered.id)
+        if context.store:
+            await _keep(store, body, conversation)
+        return json_response(body, headers=headers)
+
+    async def retrieve(request: Request) -> Response:
+        response_id: str = request.path_params["response_id"]
+        stored = await _store(request, client(request)).get(response_id)
+        if stored is None:
+            return error_response(dialect, _not_found(response_id))
+        return json_response(stored.response)
+
+    async def delete(request: Request) -> Response:
+        response_id: str = request.path_params["response_id"]
+        if not await _store(request, client(request)).delete(response_id):
+            return error_response(dialect, _not_found(response_id))
+        return json_response({"id": response_id, "object": "response", "deleted": True})
+
+    return [
+        Route(PATH, create, methods=["POST"]),
+        Route(PATH + "/{response_id}", retrieve, methods=["GET"]),
+        Route(PATH + "/{response_id}", delete, methods=["DELETE"]),
+    ]
+
+
+def _store(request: Request, client: AsyncRaycastClient) -> ResponseStore:
+    """The app's store: `app.state.response_store` when one was set, else SQLite in the data
+    folder of the gateway's Raycast client, opened on first use."""
+    state = request.app.state
+    store: ResponseStore | None = getattr(state, "response_store", None)
+    if store is None:
+        settings: GatewaySettings = state.settings
+        store = SQLiteResponseStore(
+            client.settings.home / FILENAME,
+            ttl=settings.response_store_ttl,
+            max_bytes=settings.response_store_max_bytes,
+        )
+        state.response_store = store
+    return store
+
+
+async def _keep(
+    store: ResponseStore, response: Mapping[str, Any], messages: Sequence[Mapping[str, Any]]
+) -> None:
+    # Shielded: a client that leaves right after the answer still finds it stored next time.
+    await asyncio.shield(store.put(str(response["id"]), StoredResponse(response, messages)))
+
+
+def _clamped(chat: Chat, catalog: Catalog) -> Chat:
+    """`chat` with its reasoning effort moved to the nearest one the model offers."""
+    effort = chat.options.reasoning_effort
+    if effort is None:
+        return chat
+    try:
+        entry = catalog.resolve(chat.model)
+    except RaycastError:
+        return chat  # the stream raises it, in the dialect's shape
+    clamped = clamp_effort(effort, entry.reasoning_efforts)
+    if clamped == effort:
+        return chat
+    return dataclasses.replace(
+        chat, options=dataclasses.replace(chat.options, reasoning_effort=clamped)
+    )
+
+
+def _dropped(request: Request, names: Sequence[str]) -> dict[str, str]:
+    if not names:
+        return {}
+    listed = ", ".join(names)
+    log.info("%s %s: tools Raycast cannot run were left out: %s", request.method, PATH, listed)
+    cleaned = "".join(c if " " <= c <= "~" else "?" for c in listed)
+    return {dialect.DROPPED_TOOLS_HEADER: cleaned[:500]}
+
+
+def _previous_not_found(response_id: str) -> ErrorInfo:
+    return ErrorInfo(
+        404,
+        f"Previous response with id '{_printable(response_id)}' not found.",
+        "invalid_request_error",
+        "previous_response_not_found",
+        "previous_response_id",
+    )
+
+
+def _not_found(response_id: str) -> ErrorInfo:
+    return ErrorInfo(
+        404,
+        f"No response found with id '{_printable(response_id)}'.",
+        "invalid_request_error",
+        "not_found",
+    )
+
+
+def _printable(value: str, limit: int = 100) -> str:
+    return "".join(c if c.isprintable() else "?" for c in value[:limit])
