@@ -20,6 +20,7 @@ COMMANDS = {
     "serve": "Run the OpenAI-compatible gateway.",
     "emulate": "Run the local Raycast backend emulator.",
     "demo": "Answer one question through a local emulator, no account needed.",
+    "launch": "Run Claude Code or Codex CLI on Raycast AI.",
 }
 USAGE = "Usage: raycast-ai [OPTIONS] COMMAND [ARGS]..."
 DEBUG_HELP = "Show tracebacks and the client's log on stderr."

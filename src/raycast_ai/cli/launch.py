@@ -1,0 +1,336 @@
+"""`raycast-ai launch claude|codex [ARGS...]`: a coding agent on Raycast AI, through a gateway
+started for the run with a one-time API key (or a running one, `--gateway URL`)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import runtime
+
+HOST = "127.0.0.1"
+STARTUP_SECONDS = 30.0
+STOP_SECONDS = 5.0
+KEY_ENV = "RAYCAST_AI_GATEWAY_KEY"  # Codex's env_key: the variable holding the gateway's key
+PROVIDER = "raycast"
+LOG_FILE = "launch-gateway.log"
+# What Codex keeps in its home that a launched run should see too (instructions, prompts).
+CODEX_SHARED = ("AGENTS.md", "prompts", "skills")
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    name: str
+    command: str
+    title: str
+    package: str
+
+    @property
+    def install(self) -> str:
+        return f"npm install -g {self.package}"
+
+
+AGENTS = {
+    "claude": Agent("claude", "claude", "Claude Code", "@anthropic-ai/claude-code"),
+    "codex": Agent("codex", "codex", "Codex CLI", "@openai/codex"),
+}
+
+
+class AgentNotFoundError(click.ClickException):
+    def __init__(self, agent: Agent, path: str | None = None) -> None:
+        where = f"is not at {path}" if path else f"is not installed ('{agent.command}' not on PATH)"
+        super().__init__(
+            f"{agent.title} {where}. Install it with: {agent.install} "
+            "(needs Node.js and npm), or give its path with --agent-path."
+        )
+
+
+@click.command(
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+)
+@click.argument("agent_name", metavar="AGENT", type=click.Choice(sorted(AGENTS)))
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.option("-m", "--model", help="The model the agent asks for (default: your default model).")
+@click.option(
+    "--gateway",
+    metavar="URL",
+    help="Use a running gateway (e.g. http://127.0.0.1:8080) instead of starting one.",
+)
+@click.option(
+    "--api-key",
+    metavar="KEY",
+    help="The running gateway's key (default: the first of RAYCAST_AI_API_KEYS).",
+)
+@click.option(
+    "--agent-path",
+    type=click.Path(dir_okay=False),
+    help="The agent's executable, when it is not on PATH.",
+)
+def launch(
+    agent_name: str,
+    args: tuple[str, ...],
+    model: str | None,
+    gateway: str | None,
+    api_key: str | None,
+    agent_path: str | None,
+) -> None:
+    """Run Claude Code or Codex CLI on Raycast AI.
+
+    A gateway starts on a free loopback port with a one-time API key, the agent runs with its
+    settings pointed at it (ARGS are passed on as they are), and the gateway stops when the
+    agent exits, with its exit code. The gateway's log goes to launch-gateway.log in the data
+    folder.
+
+    \b
+        raycast-ai launch claude
+        raycast-ai launch claude -p "explain this repository"
+        raycast-ai launch --model openai-gpt-5 codex exec "fix the failing test"
+
+    Options go before AGENT. Claude Code gets ANTHROPIC_BASE_URL, ANTHROPIC_AUTH_TOKEN and,
+    with --model, ANTHROPIC_MODEL.
+    Codex CLI gets a CODEX_HOME of its own whose config.toml is yours from ~/.codex plus a
+    'raycast' model provider, selected.
+    """
+    agent = AGENTS[agent_name]
+    executable = find_agent(agent, agent_path)
+    model = model or runtime.prefs().default_model
+    with contextlib.ExitStack() as stack:
+        if gateway:
+            base_url = gateway.rstrip("/").removesuffix("/v1")
+            key = api_key or _first_key() or "unused"
+        else:
+            key = secrets.token_urlsafe(32)
+            base_url = stack.enter_context(started_gateway(key, runtime.home() / LOG_FILE))
+        env = dict(os.environ)
+        if agent.name == "claude":
+            env = claude_env(env, base_url, key, model)
+        else:
+            home = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="codex-home-")))
+            env = codex_env(env, home, base_url, key, model)
+        code = run_agent([executable, *args], env)
+    raise click.exceptions.Exit(code)
+
+
+def find_agent(agent: Agent, agent_path: str | None, path: str | None = None) -> str:
+    """The agent's executable: `agent_path`, else the agent's command on PATH."""
+    if agent_path:
+        if os.path.isfile(agent_path) and os.access(agent_path, os.X_OK):
+            return os.path.abspath(agent_path)
+        raise AgentNotFoundError(agent, agent_path)
+    found = shutil.which(agent.command, path=path)
+    if found is None:
+        raise AgentNotFoundError(agent)
+    return found
+
+
+def claude_env(
+    environ: Mapping[str, str], base_url: str, key: str, model: str | None
+) -> dict[str, str]:
+    """Claude Code's environment: the gateway as its Anthropic API, with Bearer `key`."""
+    env = {k: v for k, v in environ.items() if k != "ANTHROPIC_API_KEY"}
+    env["ANTHROPIC_BASE_URL"] = base_url
+    env["ANTHROPIC_AUTH_TOKEN"] = key
+    if model:
+        # Side tasks and subagents ask for the small and default models: the same one for all.
+        for name in (
+            "ANTHROPIC_MODEL",
+            "ANTHROPIC_DEFAULT_OPUS_MODEL",
+            "ANTHROPIC_DEFAULT_SONNET_MODEL",
+            "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+            "CLAUDE_CODE_SUBAGENT_MODEL",
+        ):
+            env[name] = model
+    # Anthropic's own servers are not reachable with a gateway key: no telemetry, no updates.
+    env.setdefault("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+    return env
+
+
+def codex_env(
+    environ: Mapping[str, str], home: Path, base_url: str, key: str, model: str | None
+) -> dict[str, str]:
+    """Codex CLI's environment: CODEX_HOME at `home`, made ready by `write_codex_home`."""
+    user_home = Path(environ.get("CODEX_HOME") or Path(environ.get("HOME", "~")) / ".codex")
+    write_codex_home(home, user_home.expanduser(), base_url, model)
+    return {**environ, "CODEX_HOME": str(home), KEY_ENV: key}
+
+
+def write_codex_home(home: Path, user_home: Path, base_url: str, model: str | None) -> None:
+    """A Codex home whose config.toml is the user's with the gateway as its model provider;
+    the user's instructions and prompts linked in."""
+    try:
+        user_text = (user_home / "config.toml").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        user_text = ""
+    (home / "config.toml").write_text(codex_config(user_text, base_url, model), encoding="utf-8")
+    for name in CODEX_SHARED:
+        if (user_home / name).exists() and not (home / name).exists():
+            (home / name).symlink_to(user_home / name)
+
+
+def codex_config(user_text: str, base_url: str, model: str | None) -> str:
+    """The user's config.toml with a 'raycast' model provider at `base_url`, selected."""
+    try:
+        config = tomllib.loads(user_text)
+    except tomllib.TOMLDecodeError as exc:
+        raise click.ClickException(f"Cannot read your Codex config.toml: {exc}") from None
+    config["model_provider"] = PROVIDER
+    if model:
+        config["model"] = model
+    providers = config.setdefault("model_providers", {})
+    providers[PROVIDER] = {
+        "name": "Raycast AI",
+        "base_url": f"{base_url}/v1",
+        "wire_api": "responses",
+        "env_key": KEY_ENV,
+    }
+    return toml_dumps(config)
+
+
+def toml_dumps(data: Mapping[str, Any]) -> str:
+    """TOML for what `tomllib` reads: plain keys first, then a [table] per mapping, and
+    [[arrays]] of tables."""
+    lines: list[str] = []
+    _table(data, (), lines)
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _table(data: Mapping[str, Any], path: tuple[str, ...], lines: list[str]) -> None:
+    plain = {k: v for k, v in data.items() if not _is_table(v) and not _is_tables(v)}
+    if path and (plain or not data):
+        lines += ["", f"[{'.'.join(map(_key, path))}]"]
+    lines += [f"{_key(k)} = {_value(v)}" for k, v in plain.items()]
+    for name, value in data.items():
+        if _is_table(value):
+            _table(value, (*path, name), lines)
+        elif _is_tables(value):
+            for item in value:
+                lines += ["", f"[[{'.'.join(map(_key, (*path, name)))}]]"]
+                lines += [f"{_key(k)} = {_value(v)}" for k, v in item.items()]
+
+
+def _is_table(value: object) -> bool:
+    return isinstance(value, Mapping)
+
+
+def _is_tables(value: object) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, Mapping) for v in value)
+
+
+def _key(key: str) -> str:
+    bare = key and all(c.isascii() and (c.isalnum() or c in "-_") for c in key)
+    return key if bare else _string(key)
+
+
+def _string(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    for char in (c for c in set(escaped) if ord(c) < 0x20 or ord(c) == 0x7F):
+        escaped = escaped.replace(char, f"\\u{ord(char):04x}")
+    return f'"{escaped}"'
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value) if isinstance(value, int) or value == value else "nan"
+    if isinstance(value, str):
+        return _string(value)
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"TOML has no value for {type(value).__name__}")
+
+
+@contextlib.contextmanager
+def started_gateway(key: str, log_file: Path) -> Iterator[str]:
+    """`raycast-ai serve` on a free loopback port with `key` as its only key, until the end of
+    the block; its output goes to `log_file`. Yields its base URL."""
+    port = free_port()
+    base_url = f"http://{HOST}:{port}"
+    command = [sys.executable, "-m", "raycast_ai", "serve", "--host", HOST, "--port", str(port)]
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "RAYCAST_AI_API_KEYS": key}
+    with log_file.open("wb") as log:
+        # A session of its own: Ctrl+C in the agent's terminal is the agent's, not the gateway's.
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+        try:
+            wait_ready(base_url, key, process, log_file)
+            yield base_url
+        finally:
+            process.terminate()
+            try:
+                process.wait(STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_ready(base_url: str, key: str, process: subprocess.Popen[bytes], log_file: Path) -> None:
+    request = urllib.request.Request(
+        f"{base_url}/health", headers={"Authorization": f"Bearer {key}"}
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        with contextlib.suppress(OSError), opener.open(request, timeout=2):
+            return
+        time.sleep(0.05)
+    tail = log_file.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-5:]
+    said = f": {' | '.join(tail)}" if tail else ""
+    raise click.ClickException(f"The gateway did not start on {base_url}{said} (see {log_file})")
+
+
+def run_agent(command: Sequence[str], env: Mapping[str, str]) -> int:
+    """Runs the agent in this terminal and returns its exit code; Ctrl+C is the agent's to
+    handle while it runs."""
+    process = subprocess.Popen(list(command), env=dict(env))
+    # Ignored only now: an ignored signal would stay ignored in the agent across exec.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        code = process.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return 128 - code if code < 0 else code
+
+
+def _first_key() -> str | None:
+    from raycast_ai.server.settings import API_KEYS_ENV, parse_keys
+
+    keys = parse_keys(os.environ.get(API_KEYS_ENV, ""))
+    return keys[0] if keys else None
