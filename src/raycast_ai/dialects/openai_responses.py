@@ -135,8 +135,8 @@ def body(
         output.append(item | {"role": "assistant", "content": [part]})
     for call in completion.tool_calls:
         tool = context.tools.original(call.name)
-        call_id = call.id or openai_chat.tool_call_id()
         index = len(output)
+        call_id = call.id or f"call_{suffix}{index:02d}"
         if tool.custom:
             item = {"id": f"ctc_{suffix}{index:02d}", "type": "custom_tool_call"}
             item |= {"input": custom_input(call.arguments)}

@@ -26,7 +26,6 @@ from raycast_ai.protocol.events import (
     Usage,
 )
 
-from . import openai_chat
 from .base import Chat, estimate_usage
 from .errors import ErrorInfo
 from .openai_responses_wire import ToolNames
@@ -246,7 +245,7 @@ class ResponsesEncoder:
     def _add_call(self, event: ToolCallDelta) -> _Item:
         index = len(self._items)
         tool = self._context.tools.original(event.name)
-        call_id = event.id or openai_chat.tool_call_id()
+        call_id = event.id or f"call_{self._suffix}{index:02d}"
         item: dict[str, Any]
         if tool.custom:
             item = {"id": f"ctc_{self._suffix}{index:02d}", "type": "custom_tool_call"}
