@@ -122,7 +122,10 @@ def launch(
         if agent.name == "claude":
             env = claude_env(env, base_url, key, model)
         else:
-            home = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="codex-home-")))
+            # In the data folder: Codex refuses to put its helpers in a home under /tmp.
+            runtime.home().mkdir(parents=True, exist_ok=True)
+            made = tempfile.TemporaryDirectory(prefix="codex-home-", dir=runtime.home())
+            home = Path(stack.enter_context(made))
             env = codex_env(env, home, base_url, key, model)
         code = run_agent([executable, *args], env)
     raise click.exceptions.Exit(code)

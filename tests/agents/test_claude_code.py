@@ -1,0 +1,93 @@
+"""Claude Code (`claude -p`) on the gateway's /v1/messages, over the scripted emulator: a question,
+a file made by its Bash tool, and both again through `raycast-ai launch claude`."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from .conftest import (
+    FILE_TASK,
+    KEY,
+    OUTPUT,
+    Ran,
+    Stack,
+    emulator_answer,
+    launch_command,
+    launch_env,
+    run_agent,
+    tool_results,
+)
+
+MODEL = "anthropic-claude-sonnet-4"
+PERMISSIONS = ("--allowedTools", "Bash")
+
+
+def claude_env(env: dict[str, str], stack: Stack) -> dict[str, str]:
+    return {**env, "ANTHROPIC_BASE_URL": stack.base_url, "ANTHROPIC_AUTH_TOKEN": KEY}
+
+
+def nonce() -> str:
+    return f"n{uuid.uuid4().hex[:10]}"
+
+
+def check_question(ran: Ran, stack: Stack, tag: str) -> None:
+    assert ran.code == 0, ran.explain()
+    assert ran.stdout.strip() == emulator_answer(stack.emulator, tag).strip(), ran.explain()
+
+
+def check_file_task(ran: Ran, stack: Stack, tag: str, workdir: Path) -> None:
+    assert ran.code == 0, ran.explain()
+    created = workdir / "created.txt"
+    assert created.is_file(), ran.explain()
+    assert created.read_text(encoding="utf-8") == f"{OUTPUT}\n"
+    assert any(OUTPUT in result for result in tool_results(stack.emulator, tag)), ran.explain()
+    said = ran.stdout.partition("Done. The command printed: ")[2]
+    assert OUTPUT in said, ran.explain()
+
+
+def test_a_question_prints_the_emulators_answer(
+    agent_env: dict[str, str], stack: Stack, workdir: Path
+) -> None:
+    tag = nonce()
+    command = ["claude", "-p", f"What is a monad? {tag}", "--model", MODEL]
+    ran = run_agent(command, claude_env(agent_env, stack), workdir, stack)
+    check_question(ran, stack, tag)
+    (post,) = [e for e in ran.exchanges if e.method == "POST"]
+    assert post.path == "/v1/messages?beta=true"
+    # What the script and the references rely on: a stream, and Bash taking a `command`.
+    body = post.json()
+    assert (body["model"], body["stream"]) == (MODEL, True)
+    tools = {t["name"]: t for t in body["tools"]}
+    assert tools["Bash"]["input_schema"]["required"] == ["command"]
+
+
+def test_a_file_task_runs_bash_and_the_output_goes_back(
+    agent_env: dict[str, str], stack: Stack, workdir: Path
+) -> None:
+    tag = nonce()
+    prompt = f"Please {FILE_TASK} created.txt {tag}"
+    command = ["claude", "-p", prompt, "--model", MODEL, *PERMISSIONS]
+    ran = run_agent(command, claude_env(agent_env, stack), workdir, stack)
+    check_file_task(ran, stack, tag, workdir)
+    assert len([e for e in ran.exchanges if e.method == "POST"]) == 2, ran.explain()
+
+
+@pytest.mark.slow  # the gateway starts twice, as a subprocess
+def test_launch_claude_answers_and_makes_the_file(
+    agent_env: dict[str, str], stack: Stack, workdir: Path, tmp_path: Path
+) -> None:
+    env = launch_env(agent_env, stack.emulator, tmp_path)
+    tag = nonce()
+    ran = run_agent(
+        launch_command("--model", MODEL, "claude", "-p", f"Hello {tag}"), env, workdir, None
+    )
+    check_question(ran, stack, tag)
+    tag = nonce()
+    prompt = f"Please {FILE_TASK} created.txt {tag}"
+    ran = run_agent(
+        launch_command("--model", MODEL, "claude", "-p", prompt, *PERMISSIONS), env, workdir, None
+    )
+    check_file_task(ran, stack, tag, workdir)
