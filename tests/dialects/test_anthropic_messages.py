@@ -231,6 +231,30 @@ MAPPING = [
     ),
     pytest.param(
         {
+            "system": [{"type": "text", "text": "first"}],
+            "messages": [
+                {"role": "user", "content": [{"type": "text", "text": "hi"}]},
+                {
+                    "role": "system",
+                    "content": [
+                        {
+                            "type": "text",
+                            "text": "# Environment",
+                            "cache_control": {"type": "ephemeral"},
+                        }
+                    ],
+                },
+            ],
+        },
+        [
+            {"role": "system", "content": "first"},
+            *USER,
+            {"role": "system", "content": "# Environment"},
+        ],
+        id="a system turn among the messages (Claude Code 2.1.3xx)",
+    ),
+    pytest.param(
+        {
             "messages": [
                 *USER,
                 {"role": "assistant", "content": [{"type": "thinking", "thinking": "x"}]},
@@ -315,6 +339,15 @@ def test_tool_choice(choice: dict[str, Any] | None, expected: object) -> None:
         ({"thinking": {"type": "adaptive"}}, None, True),
         ({"output_config": {"effort": "low"}}, "low", False),
         ({"output_config": {"effort": "max"}}, "high", False),
+        ({"thinking": {"type": "adaptive", "display": "omitted"}}, None, False),
+        (
+            {
+                "thinking": {"type": "adaptive", "display": "omitted"},
+                "output_config": {"effort": "high"},
+            },
+            "high",
+            False,
+        ),
     ],
 )
 def test_thinking_to_reasoning_effort(
@@ -333,7 +366,7 @@ def test_thinking_to_reasoning_effort(
         (json.dumps({"model": "m", "messages": USER}).encode(), "max_tokens"),
         (json.dumps({"max_tokens": 5, "messages": USER}).encode(), "model"),
         (request(messages=[]), "messages"),
-        (request(messages=[{"role": "system", "content": "x"}]), "messages.0.role"),
+        (request(messages=[{"role": "tool", "content": "x"}]), "messages.0.role"),
         (request(temperature=1.5), "temperature"),
         (
             request(
@@ -731,3 +764,77 @@ def test_error_types_follow_the_status(status: int, kind: str) -> None:
         "type": "error",
         "error": {"type": kind, "message": "what happened"},
     }
+
+
+# -- near-valid bodies -----------------------------------------------------------------------------
+
+scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=6)
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+block_types = st.sampled_from(
+    ["text", "tool_use", "tool_result", "thinking", "image", "document", "server_tool_use", "x"]
+)
+blocks = st.fixed_dictionaries(
+    {"type": block_types},
+    optional={
+        "text": st.text(max_size=6) | values,
+        "id": st.text(max_size=6) | values,
+        "name": st.text(max_size=6) | values,
+        "input": values,
+        "tool_use_id": st.text(max_size=6) | values,
+        "content": values | st.lists(st.fixed_dictionaries({"type": block_types}), max_size=2),
+        "is_error": values,
+    },
+)
+near_valid = st.fixed_dictionaries(
+    {
+        "model": st.sampled_from(["m"]) | values,
+        "max_tokens": st.integers(0, 5) | values,
+        "messages": st.lists(
+            st.fixed_dictionaries(
+                {
+                    "role": st.sampled_from(["user", "assistant", "system", "tool"]),
+                    "content": st.text(max_size=6) | st.lists(blocks, max_size=3),
+                }
+            ),
+            max_size=4,
+        ),
+    },
+    optional={
+        "system": values
+        | st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": values})),
+        "tools": st.lists(
+            st.fixed_dictionaries(
+                {"name": st.text(max_size=4)},
+                optional={"input_schema": values, "type": values, "description": values},
+            ),
+            max_size=2,
+        ),
+        "tool_choice": values | st.fixed_dictionaries({"type": block_types, "name": values}),
+        "thinking": values
+        | st.fixed_dictionaries(
+            {"type": st.sampled_from(["enabled", "adaptive"]), "budget_tokens": values}
+        ),
+        "stop_sequences": values,
+        "temperature": values,
+    },
+)
+
+
+@given(near_valid)
+def test_near_valid_bodies_parse_or_are_400s(fields: dict[str, Any]) -> None:
+    refused: ErrorInfo | None = None
+    try:
+        chat = parse(json.dumps(fields).encode())
+    except BadRequest as exc:
+        refused = exc.info
+    if refused is not None:
+        assert refused.status == 400 and refused.message
+        return
+    assert all(m["role"] in ("system", "user", "assistant", "tool") for m in chat.messages)
+    encoder(chat, "m").start()

@@ -1,5 +1,5 @@
 """Property tests at the gateway's HTTP edge: whatever a client posts, the answer is never a
-server error, and every answer that is not a 200 is an OpenAI error body.
+server error, and every answer that is not a 200 is an error body in its dialect's shape.
 
 The gateway runs in-process over the emulator app in-process (see conftest), so the upstream is
 healthy: any 5xx is the gateway's own failure. Bodies are any JSON value, any bytes, near-valid
@@ -26,6 +26,7 @@ from raycast_ai.server.openapi import openapi_document
 from .conftest import InProcessGateway
 
 COMPLETIONS = "/v1/chat/completions"
+MESSAGES = "/v1/messages"  # and the paths under it: Anthropic's error shape
 FUZZ = settings(
     max_examples=150,
     deadline=None,
@@ -117,7 +118,11 @@ def check_answer(response: httpx2.Response) -> None:
     """No 5xx; a 200 from chat is a completion or a stream that ends well; else an error body."""
     assert response.status_code < 500, response.text
     if response.status_code != 200:
-        problem = error_shape_problem(response.json())
+        payload = response.json()
+        if response.request.url.path.startswith(MESSAGES):
+            problem = anthropic_error_problem(payload)
+        else:
+            problem = error_shape_problem(payload)
         assert problem is None, f"{problem}: {response.text}"
         return
     if response.request.url.path != COMPLETIONS:
@@ -133,10 +138,27 @@ def check_answer(response: httpx2.Response) -> None:
         assert chunk["object"] == "chat.completion.chunk"
 
 
+def anthropic_error_problem(payload: Any) -> str | None:
+    """What is wrong with an Anthropic error body, or None."""
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if not isinstance(error, dict) or payload.get("type") != "error":
+        return "not {'type': 'error', 'error': {...}}"
+    if not isinstance(error.get("type"), str) or not error.get("message"):
+        return "no error type or message"
+    return None
+
+
 @FUZZ
 @given(body=json_values)
 def test_any_json_value(inprocess: InProcessGateway, body: Any) -> None:
     check_answer(inprocess.request("POST", COMPLETIONS, content=json.dumps(body)))
+
+
+@FUZZ
+@given(body=json_values)
+def test_any_json_value_to_messages(inprocess: InProcessGateway, body: Any) -> None:
+    check_answer(inprocess.request("POST", MESSAGES, content=json.dumps(body)))
+    check_answer(inprocess.request("POST", MESSAGES + "/count_tokens", content=json.dumps(body)))
 
 
 @FUZZ

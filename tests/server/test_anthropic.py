@@ -125,13 +125,28 @@ def test_the_sync_client(sync_client: anthropic.Anthropic) -> None:
     assert text_of(beta) == expected(prompt, 4)
 
 
-async def test_the_raw_event_order_with_beta_query_and_headers(gateway: Any) -> None:
+async def test_the_raw_event_order_with_claude_codes_body_and_headers(
+    gateway: Any, emulator: EmulatorServer
+) -> None:
     body = {
         "model": MODEL,
         "max_tokens": 32000,
         "stream": True,
-        "messages": user("raw events @chunks:3"),
+        "system": [
+            {"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.332;"},
+            {
+                "type": "text",
+                "text": "You are Claude Code.",
+                "cache_control": {"type": "ephemeral"},
+            },
+        ],
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "raw events @chunks:3"}]},
+            {"role": "system", "content": [{"type": "text", "text": "# Environment"}]},
+        ],
         "metadata": {"user_id": '{"device_id":"x"}'},
+        "thinking": {"type": "adaptive", "display": "omitted"},
+        "output_config": {"effort": "high"},
         "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
     }
     headers = {
@@ -153,6 +168,8 @@ async def test_the_raw_event_order_with_beta_query_and_headers(gateway: Any) -> 
     delta = events[-2][1]
     assert delta["delta"]["stop_reason"] == "end_turn"
     assert delta["usage"]["output_tokens"] > 0
+    sent = emulator.recorder.for_path(CHAT_PATH)[-1].json()
+    assert sent["additional_system_instructions"] == "You are Claude Code.\n\n# Environment"
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])

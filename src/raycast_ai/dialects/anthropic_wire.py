@@ -4,10 +4,11 @@ ignored), and their conversion to the neutral OpenAI-style messages, tools and o
 What `POST /v1/messages` does with each field:
 
 - used: `model` (a catalog id, a provider model name or an alias), `messages` (text, `tool_use`
-  and `tool_result` blocks), `system` (a string or text blocks), `stream`, `temperature`,
+  and `tool_result` blocks; `system` turns, which Claude Code sends mid-conversation, join the
+  system text), `system` (a string or text blocks), `stream`, `temperature`,
   `stop_sequences` (cut by the gateway), `tools` (client tools), `tool_choice`, `thinking`
   (its budget picks the reasoning effort; reasoning comes back as thinking blocks only when
-  thinking is on) and `output_config.effort`;
+  thinking is on and its `display` is not "omitted") and `output_config.effort`;
 - refused with 400: `image` and `document` blocks (attachments are not supported yet) and server
   tools (`web_search_...`, `bash_...`: a versioned `type`);
 - dropped: `thinking` and `redacted_thinking` blocks in the history (Raycast takes no reasoning
@@ -43,7 +44,8 @@ class _Edge(BaseModel):
 
 
 class Message(_Edge):
-    role: Literal["user", "assistant"]
+    # "system": Claude Code (2.1.3xx) puts a mid-conversation system message among the turns.
+    role: Literal["user", "assistant", "system"]
     content: str | list[dict[str, Any]]
 
 
@@ -67,6 +69,7 @@ class ToolChoice(_Edge):
 class Thinking(_Edge):
     type: str
     budget_tokens: int | None = None
+    display: str | None = None
 
 
 class OutputConfig(_Edge):
@@ -86,7 +89,12 @@ class CountTokensRequest(_Edge):
 
     @property
     def shows_thinking(self) -> bool:
-        return self.thinking is not None and self.thinking.type in ("enabled", "adaptive")
+        thinking = self.thinking
+        return (
+            thinking is not None
+            and thinking.type in ("enabled", "adaptive")
+            and thinking.display != "omitted"
+        )
 
     @property
     def effort(self) -> str | None:
@@ -121,6 +129,12 @@ def to_messages(request: CountTokensRequest) -> list[dict[str, Any]]:
         where = f"messages.{i}.content"
         if message.role == "user":
             _user(out, blocks, where)
+        elif message.role == "system":
+            texts = [
+                _text(b, f"{where}.{j}") for j, b in enumerate(blocks) if b.get("type") == "text"
+            ]
+            if any(texts):
+                out.append({"role": "system", "content": "\n\n".join(filter(None, texts))})
         else:
             _assistant(out, blocks, where)
     return out
