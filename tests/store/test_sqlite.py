@@ -1,0 +1,83 @@
+"""The embedded response store: round trips, expiry, the size cap, deletes, a private file."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from raycast_ai.store import ResponseStore, SQLiteResponseStore, StoredResponse
+
+pytestmark = pytest.mark.anyio
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def stored(id: str, text: str = "hi") -> StoredResponse:
+    return StoredResponse(
+        {"id": id, "object": "response", "output": [{"type": "message", "text": text}]},
+        [{"role": "user", "content": f"é {text}"}],
+    )
+
+
+async def test_round_trip_and_delete(tmp_path: Path) -> None:
+    store: ResponseStore = SQLiteResponseStore(tmp_path / "data" / "responses.sqlite3")
+    assert await store.get("resp_1") is None
+    await store.put("resp_1", stored("resp_1"))
+    assert await store.get("resp_1") == stored("resp_1")
+    # Another instance (another worker) reads the same file.
+    assert await SQLiteResponseStore(tmp_path / "data" / "responses.sqlite3").get("resp_1")
+    assert await store.delete("resp_1")
+    assert not await store.delete("resp_1")
+    assert await store.get("resp_1") is None
+
+
+async def test_the_file_and_folder_are_private(tmp_path: Path) -> None:
+    path = tmp_path / "home" / "responses.sqlite3"
+    await SQLiteResponseStore(path).put("resp_1", stored("resp_1"))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700 & ~_umask()
+
+
+async def test_expired_responses_read_as_unknown_and_are_purged(tmp_path: Path) -> None:
+    clock = Clock()
+    store = SQLiteResponseStore(tmp_path / "r.sqlite3", ttl=60, clock=clock)
+    await store.put("resp_old", stored("resp_old"))
+    clock.now += 61
+    assert await store.get("resp_old") is None
+    assert not await store.delete("resp_old")
+    await store.put("resp_new", stored("resp_new"))
+    clock.now -= 61  # the old row is gone for good, not just hidden
+    assert await store.get("resp_old") is None
+
+
+async def test_past_the_size_cap_the_oldest_go_first(tmp_path: Path) -> None:
+    clock = Clock()
+    one = len(repr(stored("resp_0", "x" * 200)))  # a little over each row's JSON
+    store = SQLiteResponseStore(tmp_path / "r.sqlite3", max_bytes=3 * one, clock=clock)
+    for n in range(5):
+        clock.now += 1
+        await store.put(f"resp_{n}", stored(f"resp_{n}", "x" * 200))
+    kept = [n for n in range(5) if await store.get(f"resp_{n}") is not None]
+    assert kept == [2, 3, 4]
+
+
+async def test_put_replaces(tmp_path: Path) -> None:
+    store = SQLiteResponseStore(tmp_path / "r.sqlite3")
+    await store.put("resp_1", stored("resp_1", "a"))
+    await store.put("resp_1", stored("resp_1", "b"))
+    assert await store.get("resp_1") == stored("resp_1", "b")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
