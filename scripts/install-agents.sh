@@ -23,3 +23,10 @@ fi
 mkdir -p "$PREFIX"
 npm install --prefix "$PREFIX" --no-audit --no-fund --no-save --loglevel=error \
     "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION" "@openai/codex@$CODEX_VERSION"
+# Claude Code's postinstall puts its native binary in place; an npm that holds back install
+# scripts leaves a stub, so it runs here again.
+if ! "$PREFIX/node_modules/.bin/claude" --version >/dev/null 2>&1; then
+    (cd "$PREFIX/node_modules/@anthropic-ai/claude-code" && node install.cjs)
+fi
+"$PREFIX/node_modules/.bin/claude" --version
+"$PREFIX/node_modules/.bin/codex" --version

@@ -243,3 +243,21 @@ def test_server_takes_a_script_or_an_app_not_both() -> None:
 
     with pytest.raises(ValueError, match="not both"):
         EmulatorServer(app=create_app(), script=Script.from_json(SCRIPT))
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "words"),
+    [
+        (["--script", "no-such-file.json"], {}, "Cannot read the emulator script"),
+        ([], {"RAYCAST_AI_EMULATOR_SCRIPT": "[]"}, "at least one rule"),
+    ],
+)
+def test_emulate_names_a_wrong_script(args: list[str], env: dict[str, str], words: str) -> None:
+    from click.testing import CliRunner
+
+    from raycast_ai.cli.app import cli
+
+    result = CliRunner().invoke(cli, ["emulate", "--port", "0", *args], env=env)
+    assert result.exit_code == 2
+    assert "--script" in result.stderr
+    assert words in result.stderr
