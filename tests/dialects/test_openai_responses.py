@@ -4,6 +4,7 @@ numbers and an `output_item.done` for every item, and the stream ends with one t
 
 from __future__ import annotations
 
+import contextlib
 import json
 from itertools import pairwise
 from typing import Any
@@ -29,6 +30,7 @@ from raycast_ai.dialects.openai_responses_wire import (
 )
 from raycast_ai.protocol.catalog import ModelEntry
 from raycast_ai.protocol.completion import Completion, ToolCall
+from raycast_ai.protocol.errors import InvalidRequestError
 from raycast_ai.protocol.events import (
     Event,
     Finish,
@@ -611,3 +613,96 @@ def test_every_item_is_done_once_and_numbers_rise(events: list[Event], fail: boo
 
 
 TERMINAL = {"response.completed", "response.incomplete", "response.failed"}
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+names = st.sampled_from(["get_weather", "apply_patch", "a.b", "ns", ""]) | json_values
+parts = st.lists(
+    st.fixed_dictionaries(
+        {"type": st.sampled_from(["input_text", "output_text", "refusal", "input_image"])},
+        optional={"text": st.text(max_size=5) | json_values, "refusal": json_values},
+    )
+    | json_values,
+    max_size=3,
+)
+items = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sampled_from(
+            [
+                "message",
+                "function_call",
+                "function_call_output",
+                "custom_tool_call",
+                "custom_tool_call_output",
+                "reasoning",
+                "item_reference",
+                "web_search_call",
+                "mystery",
+            ]
+        )
+        | json_values,
+        "role": st.sampled_from(["user", "assistant", "system", "developer", "tool"]) | json_values,
+        "content": st.text(max_size=5) | parts,
+        "call_id": st.text(max_size=5) | json_values,
+        "name": names,
+        "namespace": names,
+        "arguments": st.text(max_size=5) | json_values,
+        "input": st.text(max_size=5) | json_values,
+        "output": st.text(max_size=5) | parts,
+        "id": st.text(max_size=5),
+    },
+)
+leaf_tools = st.fixed_dictionaries(
+    {"type": st.sampled_from(["function", "custom", "web_search", "mcp"]) | json_values},
+    optional={
+        "name": names,
+        "parameters": json_values,
+        "format": json_values,
+        "description": json_values,
+    },
+)
+tools = st.lists(
+    leaf_tools
+    | st.fixed_dictionaries(
+        {"type": st.just("namespace")},
+        optional={"name": names, "tools": st.lists(leaf_tools, max_size=3) | json_values},
+    ),
+    max_size=4,
+)
+choices = st.sampled_from(["auto", "none", "required", "web_search"]) | st.fixed_dictionaries(
+    {"type": st.sampled_from(["function", "custom", "allowed_tools"]) | json_values},
+    optional={"name": names, "namespace": names, "mode": json_values},
+)
+
+
+@given(
+    st.text(max_size=5) | st.lists(items, max_size=5) | json_values,
+    tools | json_values,
+    choices | json_values,
+    st.none() | st.text(max_size=5) | json_values,
+)
+def test_near_valid_bodies_parse_or_are_400s(
+    input: Any, tools: Any, tool_choice: Any, instructions: Any
+) -> None:
+    """Whatever the JSON, the dialect and the request builder answer a 400 or a request."""
+    fields = {"input": input, "tools": tools, "tool_choice": tool_choice}
+    fields["instructions"] = instructions
+    try:
+        chat = request(**fields)
+    except BadRequest as exc:
+        status = exc.info.status
+    else:
+        status = 200
+        with contextlib.suppress(InvalidRequestError):  # the route answers it with a 400
+            build_chat_request(chat.messages, MODEL, chat.options)
+    assert status in (200, 400)
+    if status == 400:
+        return
+    assert run(chat, [TextDelta("x"), Finish("stop")])[-1]["type"] == "response.completed"

@@ -152,7 +152,10 @@ def convert_tools(tools: Sequence[Mapping[str, Any]]) -> Tools:
         kind = str(tool.get("type") or "")
         if kind == "namespace":
             namespace = _name(tool, f"tools[{at}]")
-            for inner_at, inner in enumerate(tool.get("tools") or ()):
+            inners = tool.get("tools")
+            if not isinstance(inners, list):
+                raise _bad(f"'tools[{at}].tools' must be a list of tools.", f"tools[{at}].tools")
+            for inner_at, inner in enumerate(inners):
                 where = f"tools[{at}].tools[{inner_at}]"
                 if not isinstance(inner, Mapping):
                     raise _bad(f"'{where}' must be an object.", where)
@@ -207,7 +210,7 @@ def convert_tool_choice(choice: str | Mapping[str, Any] | None, names: ToolNames
         return "auto"  # a hosted tool's type: that tool is left out
     kind = choice.get("type")
     if kind in ("function", "custom") and choice.get("name"):
-        flat = names.flat(str(choice["name"]), choice.get("namespace"))
+        flat = names.flat(str(choice["name"]), _optional_str(choice.get("namespace")))
         if flat not in names.by_flat:
             raise _bad(f"tool_choice names a tool that is not offered: {choice['name']!r}.")
         return {"type": "function", "function": {"name": flat}}
@@ -240,9 +243,11 @@ def input_messages(
 
 def _item(item: Mapping[str, Any], names: ToolNames, where: str) -> dict[str, Any] | None:
     kind = item.get("type") or ("message" if "role" in item else None)
+    if kind is not None and not isinstance(kind, str):
+        raise _bad(f"'{where}.type' must be a string.", f"{where}.type")
     if kind == "message":
         role = item.get("role")
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
             raise _bad(f"'{where}.role' must be user, assistant, system or developer.", where)
         return {"role": role, "content": _text(item.get("content"), f"{where}.content")}
     if kind in ("function_call", "custom_tool_call"):
@@ -253,7 +258,7 @@ def _item(item: Mapping[str, Any], names: ToolNames, where: str) -> dict[str, An
                 arguments = json.dumps(arguments if arguments is not None else {})
         else:
             arguments = json.dumps({"input": str(item.get("input") or "")}, ensure_ascii=False)
-        namespace = item.get("namespace") if kind == "function_call" else None
+        namespace = _optional_str(item.get("namespace")) if kind == "function_call" else None
         function = {"name": names.flat(name, namespace), "arguments": arguments}
         call = {"id": call_id, "type": "function", "function": function}
         return {"role": "assistant", "content": "", "tool_calls": [call]}
@@ -287,7 +292,7 @@ def _text(content: object, where: str, *, tool_output: bool = False) -> str:
         kind = part.get("type") if isinstance(part, Mapping) else None
         if isinstance(part, str):
             texts.append(part)
-        elif kind in TEXT_PARTS and isinstance(part.get("text"), str):
+        elif isinstance(kind, str) and kind in TEXT_PARTS and isinstance(part.get("text"), str):
             texts.append(part["text"])
         elif kind == "refusal" and isinstance(part.get("refusal"), str):
             texts.append(part["refusal"])
@@ -322,6 +327,10 @@ def _name(tool: Mapping[str, Any], where: str) -> str:
     if not isinstance(name, str) or not name:
         raise _bad(f"'{where}' needs a name.", f"{where}.name")
     return name
+
+
+def _optional_str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _required(item: Mapping[str, Any], key: str, where: str) -> str:
