@@ -13,6 +13,7 @@ from typing import Any
 import anthropic
 import httpx2
 import pytest
+from starlette.testclient import TestClient
 
 from raycast_ai.client import AsyncRaycastClient
 from raycast_ai.emulator.server import EmulatorServer
@@ -123,6 +124,21 @@ def test_the_sync_client(sync_client: anthropic.Anthropic) -> None:
         assert text_of(stream.get_final_message()) == expected(prompt, 4)
     beta = sync_client.beta.messages.create(model=MODEL, max_tokens=10, messages=user(prompt))
     assert text_of(beta) == expected(prompt, 4)
+
+
+def test_the_sync_client_in_process(upstream_options: dict[str, Any]) -> None:
+    settings = GatewaySettings(client_options=upstream_options)
+    with TestClient(create_app(settings), base_url="http://gateway") as http:
+        client = anthropic.Anthropic(
+            api_key="unused", base_url="http://gateway", http_client=http, max_retries=0
+        )
+        prompt = "in process @chunks:4"
+        message = client.messages.create(model=MODEL, max_tokens=10, messages=user(prompt))
+        assert text_of(message) == expected(prompt, 4)
+        with client.messages.stream(model=MODEL, max_tokens=10, messages=user(prompt)) as stream:
+            assert text_of(stream.get_final_message()) == expected(prompt, 4)
+        with pytest.raises(anthropic.RateLimitError):
+            client.messages.create(model=MODEL, max_tokens=10, messages=user("x @fault:429"))
 
 
 async def test_the_raw_event_order_with_claude_codes_body_and_headers(

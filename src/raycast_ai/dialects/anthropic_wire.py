@@ -98,7 +98,12 @@ class CountTokensRequest(_Edge):
 
     @property
     def effort(self) -> str | None:
-        """The reasoning effort asked for; `None` leaves the model's default."""
+        """The reasoning effort asked for; `None` leaves the model's default.
+
+        Chosen without the catalog entry: `build_chat_request` drops an effort for a model
+        without reasoning efforts (Claude Code always asks for thinking), and refuses with a 400
+        a level that a model does not offer, which no catalog model with efforts lacks among
+        low, medium and high."""
         if self.output_config and self.output_config.effort in EFFORTS:
             return EFFORTS[self.output_config.effort]
         thinking = self.thinking
