@@ -513,3 +513,14 @@ async def test_middleware_errors_under_v1_responses_are_openai_shaped(
     bad = await http.post("/v1/responses", content=b"{not json")
     assert bad.status_code == 400
     assert bad.json()["error"]["code"] == "invalid_json"
+
+
+async def test_the_openapi_document_lists_the_routes(http: httpx2.AsyncClient) -> None:
+    paths = (await http.get("/openapi.json")).json()["paths"]
+    assert (
+        "input"
+        in paths["/v1/responses"]["post"]["requestBody"]["content"]["application/json"]["schema"][
+            "properties"
+        ]
+    )
+    assert set(paths["/v1/responses/{response_id}"]) == {"get", "delete"}

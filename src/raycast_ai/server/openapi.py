@@ -10,7 +10,7 @@ from typing import Any
 
 from raycast_ai import __version__
 
-from .routes import CHAT_ROUTES
+from .routes import CHAT_ROUTES, OWN_ROUTES
 
 _JSON = "application/json"
 _ERROR = {"description": "An error, in the dialect's error shape", "content": {_JSON: {}}}
@@ -55,10 +55,14 @@ def openapi_document() -> dict[str, Any]:
         "/v1/models": _get("The models Raycast offers"),
         "/v1/models/{model_id}": _get("One model, by any name chat accepts", [model_id]),
     }
-    for path, dialect in CHAT_ROUTES.items():
+    for path, dialect in {**CHAT_ROUTES, **OWN_ROUTES}.items():
         at = f"#/paths/{_pointer(path)}/post/requestBody/content/{_pointer(_JSON)}/schema"
         schema = dialect.request_schema(at + "/$defs/{model}")
         paths[path] = _chat(path, dialect.name, schema)
+    response_id = {**model_id, "name": "response_id"}
+    stored = _get("A stored response (POST /v1/responses without store: false)", [response_id])
+    stored["delete"] = _get("Delete a stored response", [response_id])["get"]
+    paths["/v1/responses/{response_id}"] = stored
     return {
         "openapi": "3.1.0",
         "info": {"title": "raycast-ai gateway", "version": __version__},
