@@ -563,6 +563,15 @@ def test_stop_sequences_cut_the_stream_even_across_pieces() -> None:
     assert stream[-2][1]["delta"] == {"stop_reason": "stop_sequence", "stop_sequence": "END"}
 
 
+def test_a_stop_sequence_ends_the_message_at_once() -> None:
+    enc = MessageEncoder("msg_1", "m", stop_sequences=["END"])
+    early = events_of(enc.start() + enc.frames([TextDelta("a END b")]))
+    assert names(early)[-3:] == ["content_block_stop", "message_delta", "message_stop"]
+    assert enc.frames([TextDelta("more"), Usage(1, 2), Finish("stop")]) == ""
+    assert enc.end() == ""
+    assert enc.error(ErrorInfo(502, "broke", "upstream_error")) == ""
+
+
 def test_held_back_text_is_released_when_no_stop_follows() -> None:
     stream = run([TextDelta("ab E"), TextDelta("x"), TextDelta(" E")], stop_sequences=["END"])
     pieces = [d["delta"]["text"] for k, d in stream if k == "content_block_delta"]
@@ -581,7 +590,7 @@ def test_an_empty_answer_is_still_a_whole_message() -> None:
 
 
 def test_error_event_in_anthropic_shape() -> None:
-    frame = MessageEncoder.error(ErrorInfo(503, "Raycast is busy", "upstream_error"))
+    frame = MessageEncoder("msg_1", "m").error(ErrorInfo(503, "Raycast is busy", "upstream_error"))
     assert events_of(frame) == [
         (
             "error",

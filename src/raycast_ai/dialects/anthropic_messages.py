@@ -6,7 +6,8 @@ The request's fields are described in `anthropic_wire`. Answers: text becomes te
 reasoning thinking blocks (only when the request turned thinking on; their `signature` is an
 opaque value made by the gateway, which nothing verifies), tool calls `tool_use` blocks with
 Raycast's call ids. `stop_sequences` are cut here: text stops before the first one and the
-answer ends with `stop_reason: "stop_sequence"`. `usage` is Raycast's when it reports one, else
+message ends there with `stop_reason: "stop_sequence"` (what Raycast streams after it is read
+but not sent on). `usage` is Raycast's when it reports one, else
 a local estimate (`message_start` always carries the estimated input tokens).
 """
 
@@ -146,6 +147,7 @@ class MessageEncoder:
 
     __slots__ = (
         "_calls",
+        "_ended",
         "_finish",
         "_index",
         "_input_tokens",
@@ -185,6 +187,7 @@ class MessageEncoder:
         self._calls: dict[int, int] = {}
         self._pending = ""
         self._stopped: str | None = None
+        self._ended = False
         self._said: list[str] = []
         self._reasoning: list[str] = []
         self._finish: str | None = None
@@ -207,11 +210,11 @@ class MessageEncoder:
         return "".join(self.event(e) for e in events)
 
     def event(self, event: Event) -> str:
+        if self._ended:
+            return ""  # the answer ended at a stop sequence; Raycast's rest is not sent on
         if isinstance(event, Usage):
             self.usage = event
             return ""
-        if self._stopped is not None:
-            return ""  # the answer ended at a stop sequence; Raycast's rest is not sent on
         if isinstance(event, TextDelta):
             if not event.text:
                 return ""
@@ -248,7 +251,8 @@ class MessageEncoder:
         before, stop = cut(pending, self._stops)
         if stop is not None:
             self._pending, self._stopped = "", stop
-            return self._text(before) if before else ""
+            # The message ends here, rather than when Raycast's stream does.
+            return (self._text(before) if before else "") + self._ending()
         keep = self._held(pending)
         self._pending = pending[len(pending) - keep :]
         emit = pending[: len(pending) - keep]
@@ -318,6 +322,10 @@ class MessageEncoder:
 
     def end(self) -> str:
         """The last events: the open block's stop, `message_delta` and `message_stop`."""
+        return "" if self._ended else self._ending()
+
+    def _ending(self) -> str:
+        self._ended = True
         out = self._close()
         reason = stop_reason(self._finish, bool(self._calls), self._stopped)
         usage = self.usage or self.estimated_usage()
@@ -337,10 +345,10 @@ class MessageEncoder:
         output = sum(map(estimate_tokens, self._said)) + reasoning
         return Usage(self._input_tokens, output, reasoning or None)
 
-    @staticmethod
-    def error(info: ErrorInfo) -> str:
-        """After a 200 is committed, an error travels as one `error` event; then the end."""
-        return _event("error", error_json(info).decode())
+    def error(self, info: ErrorInfo) -> str:
+        """After a 200 is committed, an error travels as one `error` event; then the end. An
+        answer that already ended at a stop sequence is complete: nothing follows."""
+        return "" if self._ended else _event("error", error_json(info).decode())
 
 
 def encoder(chat: Chat, model: str) -> MessageEncoder:
