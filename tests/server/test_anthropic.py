@@ -319,6 +319,20 @@ async def test_stop_sequences_are_cut_by_the_gateway(
     assert (message.stop_reason, message.stop_sequence) == ("stop_sequence", "data:")
 
 
+async def test_a_reroute_names_the_model_that_answered(client: anthropic.AsyncAnthropic) -> None:
+    prompt = "hi @fault:model_updated @chunks:4"
+    raw = await client.messages.with_raw_response.create(
+        model=MODEL, max_tokens=10, messages=user(prompt)
+    )
+    assert "rerouted to GPT-4o" in raw.headers["x-raycast-rerouted"]
+    message = await raw.parse()
+    assert message.model == "openai-gpt-4o"
+    assert text_of(message) == expected(prompt, 4)
+    async with client.messages.stream(model=MODEL, max_tokens=10, messages=user(prompt)) as s:
+        streamed = await s.get_final_message()
+    assert streamed.model == "openai-gpt-4o"
+
+
 @pytest.mark.parametrize(
     ("prompt", "model", "error", "status", "kind", "message"),
     [
