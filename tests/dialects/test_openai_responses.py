@@ -706,3 +706,36 @@ def test_near_valid_bodies_parse_or_are_400s(
     if status == 400:
         return
     assert run(chat, [TextDelta("x"), Finish("stop")])[-1]["type"] == "response.completed"
+
+
+@pytest.mark.parametrize(
+    ("info", "code", "says"),
+    [
+        (
+            ErrorInfo(429, "Out.", "insufficient_quota", "credits_error"),
+            "insufficient_quota",
+            "Out.",
+        ),
+        (
+            ErrorInfo(
+                429,
+                "Slow down.",
+                "rate_limit_error",
+                "rate_limit_exceeded",
+                None,
+                {"retry-after": "3"},
+            ),
+            "rate_limit_exceeded",
+            "Slow down. Please try again in 3 seconds.",
+        ),
+        (
+            ErrorInfo(400, "Too long.", "invalid_request_error", "context_length_exceeded"),
+            "context_length_exceeded",
+            "Too long.",
+        ),
+        (ErrorInfo(504, "Late.", "timeout_error", "upstream_timeout"), "upstream_timeout", "Late."),
+    ],
+)
+def test_failure_codes_are_the_ones_codex_acts_on(info: ErrorInfo, code: str, says: str) -> None:
+    failed = run(request(input="x"), [], error=info)[-1]["response"]
+    assert failed["error"] == {"code": code, "message": says}

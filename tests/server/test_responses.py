@@ -432,12 +432,17 @@ async def test_faults_before_the_first_token_keep_their_status(
 
 @pytest.mark.parametrize(
     ("fault", "status", "code"),
-    [("reset-mid", 502, "upstream_error"), ("truncate", 502, "incomplete_stream")],
+    [
+        ("reset-mid", 502, "incomplete_stream"),
+        ("truncate", 502, "incomplete_stream"),
+        ("stall", 504, "upstream_timeout"),
+        ("malformed", 502, "malformed_upstream_response"),
+    ],
 )
 async def test_an_error_after_the_first_token_is_response_failed(
     client: openai.AsyncOpenAI, fault: str, status: int, code: str
 ) -> None:
-    prompt = f"hello {nonce()} @fault:{fault} @chunks:8"
+    prompt = f"hello {nonce()} @fault:{fault} @stall:5 @chunks:8"
     with pytest.raises(openai.InternalServerError) as whole:
         await client.responses.create(model=MODEL, input=prompt)
     assert whole.value.status_code == status
@@ -455,8 +460,23 @@ async def test_an_error_after_the_first_token_is_response_failed(
     added = [e for e in events if e.type == "response.output_item.added"]
     done = [e for e in events if e.type == "response.output_item.done"]
     assert len(added) == len(done) == 1
-    if fault == "truncate":
-        assert failed.error.code == code
+    assert done[0].item.status == "incomplete"
+    assert failed.error.code == code
+    assert whole.value.code == code
+
+
+async def test_a_reroute_is_a_header_and_names_the_model_that_answered(
+    client: openai.AsyncOpenAI,
+) -> None:
+    prompt = f"hi {nonce()} @fault:model_updated @chunks:3"
+    raw = await client.responses.with_raw_response.create(model=MODEL, input=prompt)
+    assert "rerouted to GPT-4o" in raw.headers["x-raycast-rerouted"]
+    response = raw.parse()
+    assert response.model == "openai-gpt-4o"
+    assert response.output_text == expected(prompt, 3)
+    async with client.responses.stream(model=MODEL, input=prompt) as stream:
+        final = await stream.get_final_response()
+    assert final.model == "openai-gpt-4o"
 
 
 def test_sync_client_against_uvicorn(sync_openai: openai.OpenAI) -> None:

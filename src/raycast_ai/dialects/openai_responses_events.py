@@ -329,6 +329,15 @@ class ResponsesEncoder:
 
 
 def failure(info: ErrorInfo) -> dict[str, Any]:
+    """`response.error`, with the codes Codex acts on: `insufficient_quota` and
+    `context_length_exceeded` end its turn, and for `rate_limit_exceeded` it reads the wait
+    from "try again in N seconds"; any other code it retries."""
+    if info.type == "insufficient_quota":
+        return {"code": "insufficient_quota", "message": info.message}
+    if info.type == "rate_limit_error":
+        wait = info.headers.get("retry-after")
+        message = info.message + (f" Please try again in {wait} seconds." if wait else "")
+        return {"code": "rate_limit_exceeded", "message": message}
     return {"code": info.code or info.type, "message": info.message}
 
 
