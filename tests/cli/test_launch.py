@@ -3,16 +3,21 @@ missing, and a whole run with a fake agent on PATH that reports what it was give
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
+import signal
 import socket
+import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import click
+import psutil
 import pytest
 
 from raycast_ai.cli.launch import (
@@ -53,7 +58,9 @@ names = [n for n in env if n.startswith(("ANTHROPIC_", "CLAUDE_", "CODEX_", "{KE
 print(json.dumps({{
     "args": sys.argv[1:], "env": {{n: env[n] for n in names}}, "config": config,
     "health": health, "base": base,
-}}))
+}}), flush=True)
+import time
+time.sleep(float(env.get("FAKE_SLEEP", "0")))
 sys.exit(int(env.get("FAKE_EXIT", "0")))
 """
 
@@ -286,3 +293,54 @@ def test_launch_uses_a_running_gateway_with_its_key(run: Run, fake_bin: Path) ->
     assert tomllib.loads(seen["config"])["model_providers"]["raycast"]["base_url"] == (
         "http://127.0.0.1:9/v1"
     )
+
+
+def started_launch(fake_bin: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    """`raycast-ai launch claude` with a fake agent that sleeps; its gateway's base URL."""
+    environ = {k: v for k, v in os.environ.items() if k != "RAYCAST_AI_API_KEYS"}
+    environ.update(env, PATH=f"{fake_bin}{os.pathsep}{os.environ['PATH']}", FAKE_SLEEP="60")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "raycast_ai", "launch", "claude"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=environ,
+    )
+    assert process.stdout is not None
+    seen = json.loads(process.stdout.readline())
+    assert seen["health"] == 200
+    return process, str(seen["env"]["ANTHROPIC_BASE_URL"])
+
+
+def gone(base_url: str, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if refuses(base_url):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_sigterm_to_launch_ends_the_agent_and_the_gateway(
+    fake_bin: Path, env: dict[str, str]
+) -> None:
+    process, base_url = started_launch(fake_bin, env)
+    with process:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(10) == 128 + signal.SIGTERM  # the agent's own end, passed on
+    assert gone(base_url)
+
+
+def test_a_killed_launch_leaves_no_gateway(fake_bin: Path, env: dict[str, str]) -> None:
+    """On Linux, through the parent-death signal."""
+    process, base_url = started_launch(fake_bin, env)
+    children = psutil.Process(process.pid).children()  # the gateway and the agent
+    try:
+        with process:
+            process.kill()
+            process.wait(10)
+        assert gone(base_url)
+    finally:
+        for child in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()

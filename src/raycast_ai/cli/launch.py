@@ -16,7 +16,7 @@ import tempfile
 import time
 import tomllib
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -282,6 +282,7 @@ def started_gateway(key: str, log_file: Path) -> Iterator[str]:
             stderr=subprocess.STDOUT,
             env=env,
             start_new_session=True,
+            preexec_fn=_dies_with(os.getpid()) if sys.platform == "linux" else None,
         )
         try:
             wait_ready(base_url, key, process, log_file)
@@ -319,16 +320,40 @@ def wait_ready(base_url: str, key: str, process: subprocess.Popen[bytes], log_fi
     raise click.ClickException(f"The gateway did not start on {base_url}{said} (see {log_file})")
 
 
+def _dies_with(parent: int) -> Callable[[], None]:
+    """For the gateway's process, on Linux: SIGTERM when launch dies, even of SIGKILL, so that
+    no gateway outlives its run."""
+
+    def arrange() -> None:
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+        if os.getppid() != parent:  # launch died before the line above
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return arrange
+
+
 def run_agent(command: Sequence[str], env: Mapping[str, str]) -> int:
-    """Runs the agent in this terminal and returns its exit code; Ctrl+C is the agent's to
-    handle while it runs."""
+    """Runs the agent in this terminal and returns its exit code. Ctrl+C is the agent's to
+    handle; SIGTERM and SIGHUP sent to launch go on to the agent, whose exit ends the run."""
     process = subprocess.Popen(list(command), env=dict(env))
-    # Ignored only now: an ignored signal would stay ignored in the agent across exec.
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def forward(signum: int, frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signum)
+
+    # Set only now: an ignored signal would stay ignored in the agent across exec.
+    handlers: dict[int, Any] = {signal.SIGINT: signal.SIG_IGN, signal.SIGTERM: forward}
+    if hasattr(signal, "SIGHUP"):
+        handlers[signal.SIGHUP] = forward
+    previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
     try:
         code = process.wait()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return 128 - code if code < 0 else code
 
 
