@@ -544,3 +544,79 @@ async def test_the_openapi_document_lists_the_routes(http: httpx2.AsyncClient) -
         ]
     )
     assert set(paths["/v1/responses/{response_id}"]) == {"get", "delete"}
+
+
+async def test_input_items_of_a_stored_response(client: openai.AsyncOpenAI) -> None:
+    tag = nonce()
+    tools: Any = [WEATHER, APPLY_PATCH, AGENTS]
+    first = await client.responses.create(
+        model=MODEL, input=f"patch {tag} @tool:apply_patch", tools=tools, instructions="Be brief."
+    )
+    (call,) = first.output
+    assert call.type == "custom_tool_call"
+    second = await client.responses.create(
+        model=MODEL,
+        previous_response_id=first.id,
+        input=[
+            {"type": "custom_tool_call_output", "call_id": call.call_id, "output": "ok"},
+            {
+                "type": "function_call",
+                "call_id": "s1",
+                "name": "spawn_agent",
+                "namespace": "multi_agent_v1",
+                "arguments": "{}",
+            },
+            {"type": "function_call_output", "call_id": "s1", "output": "spawned"},
+        ],
+        tools=tools,
+    )
+    page = await client.responses.input_items.list(second.id, order="asc")
+    kinds = [(i.type, getattr(i, "role", None)) for i in page.data]
+    assert kinds == [
+        ("message", "user"),
+        ("custom_tool_call", None),
+        ("custom_tool_call_output", None),
+        ("function_call", None),
+        ("function_call_output", None),
+    ]
+    user, patch, patched, spawn, spawned = page.data
+    assert user.content[0].text == f"patch {tag} @tool:apply_patch"  # type: ignore[union-attr]
+    assert patch.call_id == call.call_id  # type: ignore[union-attr]
+    assert patch.input == call.input  # type: ignore[union-attr]
+    assert spawn.name == "spawn_agent"  # type: ignore[union-attr]
+    assert spawn.namespace == "multi_agent_v1"  # type: ignore[union-attr]
+    assert spawned.output == "spawned"  # type: ignore[union-attr]
+    newest = await client.responses.input_items.list(second.id, limit=2)
+    assert [i.id for i in newest.data] == [spawned.id, spawn.id]
+    assert newest.has_more
+    rest = await client.responses.input_items.list(second.id, limit=10, after=spawn.id)
+    assert [i.id for i in rest.data] == [patched.id, patch.id, user.id]
+    assert not rest.has_more
+    with pytest.raises(openai.NotFoundError):
+        await client.responses.input_items.list("resp_nope")
+    with pytest.raises(openai.BadRequestError):
+        await client.responses.input_items.list(second.id, limit=0)
+
+
+async def test_input_tokens_are_estimated_locally(
+    client: openai.AsyncOpenAI, emulator: EmulatorServer
+) -> None:
+    before = len(emulator.recorder.for_path(CHAT_PATH))
+    short = await client.responses.input_tokens.count(model=MODEL, input="Hello there")
+    longer = await client.responses.input_tokens.count(
+        model=MODEL,
+        input="Hello there " * 50,
+        tools=[WEATHER],  # type: ignore[list-item]
+    )
+    assert short.object == "response.input_tokens"
+    assert 0 < short.input_tokens < longer.input_tokens
+    assert len(emulator.recorder.for_path(CHAT_PATH)) == before
+    first = await client.responses.create(model=MODEL, input="Remember this @chunks:20")
+    chained = await client.responses.input_tokens.count(
+        model=MODEL, input="Hello there", previous_response_id=first.id
+    )
+    assert chained.input_tokens > short.input_tokens
+    with pytest.raises(openai.NotFoundError):
+        await client.responses.input_tokens.count(
+            model=MODEL, input="x", previous_response_id="resp_nope"
+        )

@@ -10,6 +10,7 @@ stream ends with exactly one of `response.completed`, `response.incomplete`, `re
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 
 from raycast_ai.protocol.completion import Completion
 from raycast_ai.protocol.request import ChatOptions
+from raycast_ai.protocol.tokens import estimate_message_tokens, estimate_tokens
 
 from . import openai_chat
 from .base import Chat, completion_usage
@@ -112,6 +114,58 @@ def _messages(context: Context, history: Sequence[Mapping[str, Any]]) -> list[Ma
 def output_messages(output: Sequence[Mapping[str, Any]], tools: ToolNames) -> list[dict[str, Any]]:
     """A response's output items as neutral messages, to continue from them."""
     return input_messages([i for i in output if i.get("type") != "reasoning"], tools)
+
+
+def input_items(
+    messages: Sequence[Mapping[str, Any]], tools: ToolNames, id: str
+) -> list[dict[str, Any]]:
+    """Neutral messages as the input items of response `id`, in order, tool names as the client
+    gave them (the ids derive from `id` and the position)."""
+    suffix = id.removeprefix("resp_")
+    items: list[dict[str, Any]] = []
+    custom_calls: set[str] = set()
+    for message in messages:
+        role = str(message.get("role"))
+        text = message.get("content")
+        text = text if isinstance(text, str) else ""
+        at = f"{suffix}{len(items):02d}"
+        if role == "tool":
+            call_id = str(message.get("tool_call_id") or "")
+            kind = "custom_tool_call_output" if call_id in custom_calls else "function_call_output"
+            items.append({"id": f"fco_{at}", "type": kind, "call_id": call_id, "output": text})
+            continue
+        calls = message.get("tool_calls") or ()
+        if text or not calls:
+            kind = "output_text" if role == "assistant" else "input_text"
+            part: dict[str, Any] = {"type": kind, "text": text}
+            if role == "assistant":
+                part["annotations"] = []
+            item: dict[str, Any] = {"id": f"msg_{at}", "type": "message", "role": role}
+            item["status"] = "completed"
+            items.append(item | {"content": [part]})
+        for call in calls:
+            function = call.get("function") or {}
+            tool = tools.original(str(function.get("name") or ""))
+            arguments = str(function.get("arguments") or "")
+            at = f"{suffix}{len(items):02d}"
+            call_id = str(call.get("id") or "")
+            if tool.custom:
+                custom_calls.add(call_id)
+                item = {"id": f"ctc_{at}", "type": "custom_tool_call"}
+                item |= {"input": custom_input(arguments)}
+            else:
+                item = {"id": f"fc_{at}", "type": "function_call", "arguments": arguments}
+                if tool.namespace:
+                    item["namespace"] = tool.namespace
+            items.append(item | {"status": "completed", "call_id": call_id, "name": tool.name})
+    return items
+
+
+def input_tokens(chat: Chat) -> int:
+    """The request's input tokens, estimated as when Raycast reports no usage (tool schemas
+    included); never a call to Raycast."""
+    tools = json.dumps(list(chat.options.tools)) if chat.options.tools else ""
+    return estimate_message_tokens(chat.messages) + (estimate_tokens(tools) if tools else 0)
 
 
 def encoder(chat: Chat, model: str) -> ResponsesEncoder:

@@ -20,9 +20,9 @@ from starlette.routing import Route
 from raycast_ai.client import AsyncRaycastClient
 from raycast_ai.dialects import openai_responses as dialect
 from raycast_ai.dialects.base import Chat
-from raycast_ai.dialects.errors import BadRequest, ErrorInfo, error_info
+from raycast_ai.dialects.errors import BadRequest, ErrorInfo, error_info, invalid_request
 from raycast_ai.dialects.openai_responses_events import ResponsesEncoder, context_of
-from raycast_ai.dialects.openai_responses_wire import clamp_effort
+from raycast_ai.dialects.openai_responses_wire import clamp_effort, convert_tools
 from raycast_ai.protocol.catalog import Catalog
 from raycast_ai.protocol.completion import Collector
 from raycast_ai.protocol.errors import RaycastError
@@ -53,16 +53,7 @@ def response_routes(
             chat = dialect.parse(await request.body())
             context = context_of(chat)
             store = _store(request, client(request))
-            history: list[Mapping[str, Any]] = []
-            if context.previous_response_id is not None:
-                previous = await store.get(context.previous_response_id)
-                if previous is None:
-                    return error_response(
-                        dialect, _previous_not_found(context.previous_response_id)
-                    )
-                output = previous.response.get("output") or []
-                history = [*previous.messages, *dialect.output_messages(output, context.tools)]
-                chat = dialect.with_history(chat, history)
+            chat, history = await _continued(chat, store)
             current = await catalog(request)  # so that `stream` below finds it cached
             chat = _clamped(chat, current)
             conversation = [*history, *context.input]
@@ -107,6 +98,44 @@ def response_routes(
             await _keep(store, body, conversation)
         return json_response(body, headers=headers)
 
+    async def count(request: Request) -> Response:
+        """`POST /v1/responses/input_tokens`: an estimate, never a call to Raycast."""
+        try:
+            chat = dialect.parse(await request.body())
+            chat, _ = await _continued(chat, _store(request, client(request)))
+        except BadRequest as exc:
+            return error_response(dialect, exc.info)
+        tokens = dialect.input_tokens(chat)
+        return json_response({"object": "response.input_tokens", "input_tokens": tokens})
+
+    async def items(request: Request) -> Response:
+        """`GET /v1/responses/{id}/input_items`, with `limit`, `order` and `after`."""
+        response_id: str = request.path_params["response_id"]
+        try:
+            limit, order, after = _page(request)
+        except BadRequest as exc:
+            return error_response(dialect, exc.info)
+        stored = await _store(request, client(request)).get(response_id)
+        if stored is None:
+            return error_response(dialect, _not_found(response_id))
+        tools = convert_tools(stored.response.get("tools") or ()).names
+        data = dialect.input_items(stored.messages, tools, response_id)
+        if order == "desc":
+            data.reverse()
+        ids = [item["id"] for item in data]
+        if after is not None:
+            data = data[ids.index(after) + 1 :] if after in ids else []
+        page = data[:limit]
+        return json_response(
+            {
+                "object": "list",
+                "data": page,
+                "first_id": page[0]["id"] if page else None,
+                "last_id": page[-1]["id"] if page else None,
+                "has_more": len(data) > limit,
+            }
+        )
+
     async def retrieve(request: Request) -> Response:
         response_id: str = request.path_params["response_id"]
         stored = await _store(request, client(request)).get(response_id)
@@ -122,6 +151,8 @@ def response_routes(
 
     return [
         Route(PATH, create, methods=["POST"]),
+        Route(PATH + "/input_tokens", count, methods=["POST"]),
+        Route(PATH + "/{response_id}/input_items", items, methods=["GET"]),
         Route(PATH + "/{response_id}", retrieve, methods=["GET"]),
         Route(PATH + "/{response_id}", delete, methods=["DELETE"]),
     ]
@@ -148,6 +179,31 @@ async def _keep(
 ) -> None:
     # Shielded: a client that leaves right after the answer still finds it stored next time.
     await asyncio.shield(store.put(str(response["id"]), StoredResponse(response, messages)))
+
+
+async def _continued(chat: Chat, store: ResponseStore) -> tuple[Chat, list[Mapping[str, Any]]]:
+    """`chat` after the conversation of its `previous_response_id`, and that conversation; an
+    unknown id raises the 404 to answer (never a fresh conversation)."""
+    context = context_of(chat)
+    if context.previous_response_id is None:
+        return chat, []
+    previous = await store.get(context.previous_response_id)
+    if previous is None:
+        raise BadRequest(_previous_not_found(context.previous_response_id))
+    output = previous.response.get("output") or []
+    history = [*previous.messages, *dialect.output_messages(output, context.tools)]
+    return dialect.with_history(chat, history), history
+
+
+def _page(request: Request) -> tuple[int, str, str | None]:
+    query = request.query_params
+    limit = query.get("limit", "20")
+    if not limit.isdigit() or not 1 <= int(limit) <= 100:
+        raise BadRequest(invalid_request("'limit' must be from 1 to 100.", param="limit"))
+    order = query.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise BadRequest(invalid_request("'order' must be asc or desc.", param="order"))
+    return int(limit), order, query.get("after")
 
 
 def _clamped(chat: Chat, catalog: Catalog) -> Chat:
