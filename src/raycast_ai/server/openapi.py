@@ -63,6 +63,11 @@ def openapi_document() -> dict[str, Any]:
     stored = _get("A stored response (POST /v1/responses without store: false)", [response_id])
     stored["delete"] = _get("Delete a stored response", [response_id])["get"]
     paths["/v1/responses/{response_id}"] = stored
+    paths["/v1/responses/{response_id}/input_items"] = _get(
+        "A stored response's input items", [response_id]
+    )
+    count = {**paths["/v1/responses"]["post"], "summary": "Input tokens, estimated locally"}
+    paths["/v1/responses/input_tokens"] = {"post": count}
     return {
         "openapi": "3.1.0",
         "info": {"title": "raycast-ai gateway", "version": __version__},
