@@ -778,13 +778,13 @@ def test_error_types_follow_the_status(status: int, kind: str) -> None:
 # -- near-valid bodies -----------------------------------------------------------------------------
 
 scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=6)
-values = st.recursive(
-    scalars,
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
-    ),
-    max_leaves=8,
-)
+
+
+def _nested(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+
+
+values = st.recursive(scalars, _nested, max_leaves=8)
 block_types = st.sampled_from(
     ["text", "tool_use", "tool_result", "thinking", "image", "document", "server_tool_use", "x"]
 )
