@@ -30,6 +30,7 @@ from raycast_ai.emulator.text import (
 from raycast_ai.emulator.tools import arguments_for
 from raycast_ai.protocol.request import CHAT_PATH
 from raycast_ai.server import GatewaySettings, create_app
+from raycast_ai.store import StoredResponse
 from raycast_ai.store.sqlite import FILENAME
 
 pytestmark = pytest.mark.anyio
@@ -620,3 +621,55 @@ async def test_input_tokens_are_estimated_locally(
         await client.responses.input_tokens.count(
             model=MODEL, input="x", previous_response_id="resp_nope"
         )
+
+
+class MemoryStore:
+    """Another backend behind the same interface; `broken` makes every write fail."""
+
+    def __init__(self, *, broken: bool = False) -> None:
+        self.saved: dict[str, StoredResponse] = {}
+        self.broken = broken
+
+    async def get(self, response_id: str) -> StoredResponse | None:
+        return self.saved.get(response_id)
+
+    async def put(self, response_id: str, stored: StoredResponse) -> None:
+        if self.broken:
+            raise OSError("disk full")
+        self.saved[response_id] = stored
+
+    async def delete(self, response_id: str) -> bool:
+        return self.saved.pop(response_id, None) is not None
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+async def test_any_store_behind_the_interface_and_a_failing_one_costs_no_answer(
+    upstream: AsyncRaycastClient, stream: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(GatewaySettings(), client=upstream)
+    memory = MemoryStore()
+    app.state.response_store = memory
+    transport = httpx2.ASGITransport(app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://gw") as http:
+        client = openai.AsyncOpenAI(
+            api_key="-", base_url="http://gw/v1", http_client=http, max_retries=0
+        )
+        prompt = f"kept {nonce()} @chunks:2"
+        first = await client.responses.create(model=MODEL, input=prompt, stream=stream)
+        if stream:
+            first = [event async for event in first][-1].response  # type: ignore[union-attr]
+        assert isinstance(first, openai.types.responses.Response)
+        assert memory.saved[first.id].messages == [{"role": "user", "content": prompt}]
+        assert memory.saved[first.id].response["output"][0]["content"][0]["text"] == expected(
+            prompt, 2
+        )
+        memory.broken = True
+        second = await client.responses.create(
+            model=MODEL, input="more @chunks:1", previous_response_id=first.id, stream=stream
+        )
+        if stream:
+            second = [event async for event in second][-1].response  # type: ignore[union-attr]
+        assert isinstance(second, openai.types.responses.Response)
+        assert second.output_text == expected("more @chunks:1", 1)
+        assert second.id not in memory.saved
+    assert f"storing response {second.id} failed" in caplog.text

@@ -28,7 +28,7 @@ from raycast_ai.protocol.events import (
 
 from .base import Chat, estimate_usage
 from .errors import ErrorInfo
-from .openai_responses_wire import ToolNames
+from .openai_responses_wire import ToolName, ToolNames
 
 PING = ": ping\n\n"
 INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
@@ -112,7 +112,7 @@ class _Item:
 
     __slots__ = ("index", "item", "parts", "tool")
 
-    def __init__(self, index: int, item: dict[str, Any], tool: Any = None) -> None:
+    def __init__(self, index: int, item: dict[str, Any], tool: ToolName | None = None) -> None:
         self.index = index
         self.item = item
         self.parts: list[str] = []
@@ -236,7 +236,7 @@ class ResponsesEncoder:
         if not event.arguments:
             return out
         opened.parts.append(event.arguments)
-        if opened.tool.custom:
+        if opened.tool is not None and opened.tool.custom:
             return out  # its input is known whole only once the JSON around it is complete
         where = f',"item_id":"{opened.id}","output_index":{opened.index}'
         delta = f',"delta":{_quote(event.arguments)}'

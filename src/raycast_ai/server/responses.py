@@ -177,8 +177,13 @@ def _store(request: Request, client: AsyncRaycastClient) -> ResponseStore:
 async def _keep(
     store: ResponseStore, response: Mapping[str, Any], messages: Sequence[Mapping[str, Any]]
 ) -> None:
-    # Shielded: a client that leaves right after the answer still finds it stored next time.
-    await asyncio.shield(store.put(str(response["id"]), StoredResponse(response, messages)))
+    """Stores the answer; a store that fails costs the client its `previous_response_id`, not
+    the answer (the failure is logged)."""
+    try:
+        # Shielded: a client that leaves right after the answer still finds it stored.
+        await asyncio.shield(store.put(str(response["id"]), StoredResponse(response, messages)))
+    except Exception:
+        log.exception("storing response %s failed", response["id"])
 
 
 async def _continued(chat: Chat, store: ResponseStore) -> tuple[Chat, list[Mapping[str, Any]]]:
