@@ -18,7 +18,6 @@ import json
 import logging
 import random
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
 
@@ -34,10 +33,9 @@ from raycast_ai.protocol.events import (
     ToolCallDelta,
     Usage,
 )
-from raycast_ai.protocol.request import ChatOptions
 from raycast_ai.protocol.tokens import estimate_tokens
 
-from .anthropic_wire import MessagesRequest, input_tokens, to_messages, to_tool_choice, to_tools
+from .anthropic_wire import MessagesChat, MessagesRequest, input_tokens, to_chat
 from .base import Chat
 from .errors import ErrorInfo, validation_error
 
@@ -60,14 +58,6 @@ ERROR_TYPES: Mapping[int, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class MessagesChat(Chat):
-    """A `Chat` with what only this dialect's answers need."""
-
-    thinking: bool = False
-    stop_sequences: tuple[str, ...] = ()
-
-
 # Ids need to be unique, not secret (see openai_chat.completion_id).
 def message_id() -> str:
     return f"msg_{random.getrandbits(96):024x}"
@@ -88,20 +78,7 @@ def parse(body: bytes) -> MessagesChat:
         raise validation_error(
             exc, "a JSON object with 'model', 'max_tokens' and 'messages'"
         ) from None
-    options = ChatOptions(
-        temperature=request.temperature,
-        reasoning_effort=request.effort,
-        tools=to_tools(request.tools),
-        tool_choice=to_tool_choice(request.tool_choice),
-    )
-    return MessagesChat(
-        to_messages(request),
-        request.model,
-        options,
-        request.stream,
-        thinking=request.shows_thinking,
-        stop_sequences=tuple(s for s in request.stop_sequences or () if s),
-    )
+    return to_chat(request)
 
 
 def _dumps(value: object) -> str:

@@ -23,12 +23,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from raycast_ai.protocol.request import ChatOptions
 from raycast_ai.protocol.tokens import estimate_message_tokens, estimate_tokens
 
+from .base import Chat
 from .errors import BadRequest, invalid_request
 
 REFUSED_BLOCKS = frozenset({"image", "document", "search_result", "container_upload"})
@@ -119,6 +122,31 @@ class MessagesRequest(CountTokensRequest):
     stream: bool = False
     temperature: float | None = Field(default=None, ge=0, le=1)
     stop_sequences: list[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessagesChat(Chat):
+    """A `Chat` with what only this dialect's answers need."""
+
+    thinking: bool = False
+    stop_sequences: tuple[str, ...] = ()
+
+
+def to_chat(request: MessagesRequest) -> MessagesChat:
+    options = ChatOptions(
+        temperature=request.temperature,
+        reasoning_effort=request.effort,
+        tools=to_tools(request.tools),
+        tool_choice=to_tool_choice(request.tool_choice),
+    )
+    return MessagesChat(
+        to_messages(request),
+        request.model,
+        options,
+        request.stream,
+        thinking=request.shows_thinking,
+        stop_sequences=tuple(s for s in request.stop_sequences or () if s),
+    )
 
 
 def to_messages(request: CountTokensRequest) -> list[dict[str, Any]]:
