@@ -739,3 +739,20 @@ def test_near_valid_bodies_parse_or_are_400s(
 def test_failure_codes_are_the_ones_codex_acts_on(info: ErrorInfo, code: str, says: str) -> None:
     failed = run(request(input="x"), [], error=info)[-1]["response"]
     assert failed["error"] == {"code": code, "message": says}
+
+
+def test_a_json_format_becomes_instructions_that_are_not_echoed() -> None:
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}}
+    text = {"format": {"type": "json_schema", "name": "place", "schema": schema}}
+    chat = request(input="Where?", instructions="Be brief.", text=text)
+    system = chat.messages[0]
+    assert system["role"] == "system"
+    assert system["content"].startswith("Be brief.\n\nAnswer with one JSON object that matches")
+    assert json.dumps(schema) in system["content"]
+    assert context_of(chat).echo["instructions"] == "Be brief."
+    assert context_of(chat).echo["text"] == text
+    only = request(input="x", text={"format": {"type": "json_object"}}).messages[0]
+    assert only["content"].startswith("Answer with one JSON object and nothing else")
+    assert request(input="x", text={"format": {"type": "text"}, "verbosity": "low"}).messages == [
+        {"role": "user", "content": "x"}
+    ]

@@ -39,6 +39,7 @@ from .openai_responses_wire import (
     ToolNames,
     convert_tool_choice,
     convert_tools,
+    format_instructions,
     input_messages,
 )
 
@@ -85,9 +86,10 @@ def parse(body: bytes) -> Chat:
         "max_output_tokens": request.max_output_tokens,
         "metadata": request.metadata or {},
     }
+    hint = format_instructions(request.text)
     context = Context(
         input=items,
-        instructions=request.instructions,
+        instructions="\n\n".join(filter(None, (request.instructions, hint))) or None,
         tools=tools.names,
         dropped_tools=tools.dropped,
         store=store,
