@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from raycast_ai.cli.launch import (
     codex_config,
     codex_env,
     find_agent,
+    free_port,
     toml_dumps,
 )
 
@@ -274,25 +276,53 @@ def test_launch_codex_runs_it_with_a_raycast_provider(
     assert refuses(seen["base"])
 
 
-def test_launch_uses_a_running_gateway_with_its_key(run: Run, fake_bin: Path) -> None:
-    code, seen = launched(
-        run,
-        fake_bin,
-        "--gateway",
-        "http://127.0.0.1:9/v1",
-        "claude",
-        RAYCAST_AI_API_KEYS="first,second",
-    )
-    assert code == 0
-    assert seen["env"]["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:9"
-    assert seen["env"]["ANTHROPIC_AUTH_TOKEN"] == "first"
-    code, seen = launched(
-        run, fake_bin, "--gateway", "http://127.0.0.1:9", "--api-key", "mine", "codex", "exec"
-    )
-    assert seen["env"][KEY_ENV] == "mine"
-    assert tomllib.loads(seen["config"])["model_providers"]["raycast"]["base_url"] == (
-        "http://127.0.0.1:9/v1"
-    )
+@contextlib.contextmanager
+def serving(key: str) -> Iterator[str]:
+    """`raycast-ai serve` with `key`, on the emulator that `env` points at."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    environ = {**os.environ, "RAYCAST_AI_API_KEYS": key}
+    command = [sys.executable, "-m", "raycast_ai", "serve", "--port", str(port)]
+    with subprocess.Popen(command, env=environ, stdin=subprocess.DEVNULL) as process:
+        try:
+            deadline = time.monotonic() + 20
+            while refuses(base_url):
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.05)
+            yield base_url
+        finally:
+            process.terminate()
+            process.wait(10)
+
+
+def test_launch_uses_a_running_gateway_with_its_key(
+    run: Run, fake_bin: Path, tmp_path: Path
+) -> None:
+    with serving("first") as base_url:
+        code, seen = launched(
+            run, fake_bin, "--gateway", f"{base_url}/v1", "claude", RAYCAST_AI_API_KEYS="first,x"
+        )
+        assert code == 0
+        assert seen["env"]["ANTHROPIC_BASE_URL"] == base_url
+        assert seen["env"]["ANTHROPIC_AUTH_TOKEN"] == "first"
+        assert seen["health"] == 200
+        code, seen = launched(
+            run, fake_bin, "--gateway", base_url, "--api-key", "first", "codex", "exec"
+        )
+        assert seen["env"][KEY_ENV] == "first"
+        provider = tomllib.loads(seen["config"])["model_providers"]["raycast"]
+        assert provider["base_url"] == f"{base_url}/v1"
+        path = f"{fake_bin}{os.pathsep}{os.environ['PATH']}"
+        done = run(
+            "launch", "--gateway", base_url, "--api-key", "wrong", "codex", extra={"PATH": path}
+        )
+        assert done.code == 1
+        assert "refused the key (HTTP 401); give its key with --api-key" in done.stderr
+        assert not done.stdout  # the agent never ran
+    done = run("launch", "--gateway", base_url, "claude", extra={"PATH": path})
+    assert done.code == 1
+    assert f"No gateway answers at {base_url}" in done.stderr
+    assert "Start one with 'raycast-ai serve'" in done.stderr
 
 
 def started_launch(fake_bin: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:

@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 import tomllib
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -115,6 +116,7 @@ def launch(
         if gateway:
             base_url = gateway.rstrip("/").removesuffix("/v1")
             key = api_key or _first_key() or "unused"
+            check_gateway(base_url, key)
         else:
             key = secrets.token_urlsafe(32)
             base_url = stack.enter_context(started_gateway(key, runtime.home() / LOG_FILE))
@@ -303,16 +305,39 @@ def free_port() -> int:
         return port
 
 
+def check_gateway(base_url: str, key: str) -> None:
+    """That a gateway answers at `base_url` and takes `key`: agents retry a dead one for
+    minutes."""
+    request = urllib.request.Request(
+        f"{base_url}/v1/models", headers={"Authorization": f"Bearer {key}"}
+    )
+    try:
+        with _opener().open(request, timeout=10):
+            return
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        if exc.code in (401, 403):
+            raise click.ClickException(
+                f"The gateway at {base_url} refused the key (HTTP {exc.code}); give its key with "
+                "--api-key or RAYCAST_AI_API_KEYS."
+            ) from None
+    except OSError as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise click.ClickException(
+            f"No gateway answers at {base_url} ({reason}). Start one with 'raycast-ai serve', "
+            "or leave out --gateway to have launch start one."
+        ) from None
+
+
 def wait_ready(base_url: str, key: str, process: subprocess.Popen[bytes], log_file: Path) -> None:
     request = urllib.request.Request(
         f"{base_url}/health", headers={"Authorization": f"Bearer {key}"}
     )
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             break
-        with contextlib.suppress(OSError), opener.open(request, timeout=2):
+        with contextlib.suppress(OSError), _opener().open(request, timeout=2):
             return
         time.sleep(0.05)
     tail = log_file.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-5:]
@@ -355,6 +380,11 @@ def run_agent(command: Sequence[str], env: Mapping[str, str]) -> int:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     return 128 - code if code < 0 else code
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    """No proxy: the gateway is on this machine, or where --gateway says."""
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def _first_key() -> str | None:
