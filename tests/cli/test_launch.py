@@ -374,3 +374,13 @@ def test_a_killed_launch_leaves_no_gateway(fake_bin: Path, env: dict[str, str]) 
         for child in children:
             with contextlib.suppress(psutil.NoSuchProcess):
                 child.kill()
+
+
+def test_launch_asks_for_the_default_model_without_model(
+    run: Run, fake_bin: Path, home: Path
+) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.json").write_text('{"default_model": "openai-gpt-4o"}', encoding="utf-8")
+    code, seen = launched(run, fake_bin, "claude")
+    assert code == 0
+    assert seen["env"]["ANTHROPIC_MODEL"] == "openai-gpt-4o"
