@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -81,3 +82,29 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+async def test_the_running_total_matches_the_rows(tmp_path: Path) -> None:
+    clock = Clock()
+    path = tmp_path / "r.sqlite3"
+    store = SQLiteResponseStore(path, ttl=100, max_bytes=2_000, clock=clock)
+    for n in range(12):
+        clock.now += 20
+        await store.put(f"resp_{n % 5}", stored(f"resp_{n % 5}", "y" * (n * 30)))
+        if n % 4 == 0:
+            await store.delete(f"resp_{(n + 2) % 5}")
+        with sqlite3.connect(path) as db:
+            (total,) = db.execute("SELECT value FROM totals").fetchone()
+            (rows,) = db.execute("SELECT COALESCE(SUM(size), 0) FROM responses").fetchone()
+        assert total == rows <= 2_000
+    for sidecar in path.parent.glob("r.sqlite3*"):
+        assert stat.S_IMODE(sidecar.stat().st_mode) == 0o600, sidecar
+
+
+async def test_close_then_use_again(tmp_path: Path) -> None:
+    store = SQLiteResponseStore(tmp_path / "r.sqlite3")
+    await store.put("resp_1", stored("resp_1"))
+    store.close()
+    store.close()
+    assert await store.get("resp_1") == stored("resp_1")
+    store.close()

@@ -31,6 +31,11 @@ from .errors import ErrorInfo
 from .openai_responses_wire import ToolName, ToolNames
 
 PING = ": ping\n\n"
+_TEXT_EVENT = (
+    'event: response.output_text.delta\ndata: {"type":"response.output_text.delta",'
+    '"sequence_number":'
+)
+_TEXT_END = ',"logprobs":[]}\n\n'
 INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
 INCOMPLETE |= {"safety": "content_filter"}
 
@@ -147,6 +152,8 @@ class ResponsesEncoder:
         self._calls: dict[int, _Item] = {}
         self._usage: Usage | None = None
         self._finish = ""
+        # While a message is the one open item: what its text deltas share, and its text.
+        self._text: tuple[str, list[str]] | None = None
         self.response: dict[str, Any] | None = None
 
     def _event(self, kind: str, payload: str) -> str:
@@ -171,7 +178,18 @@ class ResponsesEncoder:
         )
 
     def frames(self, events: Iterable[Event]) -> str:
-        return "".join(self.event(event) for event in events)
+        """The events of several Raycast events; text into an open message, most of a stream,
+        takes a short path."""
+        out: list[str] = []
+        for event in events:
+            if type(event) is TextDelta and self._text is not None:
+                head, parts = self._text
+                parts.append(event.text)
+                out.append(f"{_TEXT_EVENT}{self._seq}{head}{_quote(event.text)}{_TEXT_END}")
+                self._seq += 1
+            else:
+                out.append(self.event(event))
+        return "".join(out)
 
     def event(self, event: Event) -> str:
         if isinstance(event, TextDelta):
@@ -220,6 +238,9 @@ class ResponsesEncoder:
         opened = _Item(index, item)
         self._items.append(opened)
         self._open.append(opened)
+        if kind == "message":
+            where = f',"item_id":"{opened.id}","output_index":{index},"content_index":0,"delta":'
+            self._text = (where, opened.parts)
         added = self._json("response.output_item.added", output_index=index, item=item)
         return added + self._json(follow, **ids, part=part)
 
@@ -259,12 +280,14 @@ class ResponsesEncoder:
         opened = _Item(index, item, tool)
         self._items.append(opened)
         self._open.append(opened)
+        self._text = None
         self._calls[event.index] = opened
         return opened
 
     def _close_all(self, status: str = "completed") -> str:
         out = "".join(self._close(item, status) for item in self._open)
         self._open = []
+        self._text = None
         return out
 
     def _close(self, opened: _Item, status: str) -> str:

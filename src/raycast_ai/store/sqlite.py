@@ -1,7 +1,7 @@
 """The embedded response store: one SQLite file in the data folder, private to the user.
 
-Each call runs in a worker thread on its own connection, so the event loop never waits on the
-disk and no connection is shared between threads. Responses older than `ttl` seconds read as
+Each call runs in a worker thread, so the event loop never waits on the disk; the store's one
+connection serves one call at a time. Responses older than `ttl` seconds read as
 unknown and are purged on the next write; past `max_bytes` of stored JSON the oldest go first.
 """
 
@@ -11,7 +11,9 @@ import contextlib
 import json
 import os
 import sqlite3
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -27,12 +29,16 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS responses ("
     "id TEXT PRIMARY KEY, created REAL NOT NULL, size INTEGER NOT NULL, data TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS responses_created ON responses (created)",
+    # The stored bytes, kept up to date with each write, so a write need not sum every row.
+    "CREATE TABLE IF NOT EXISTS totals (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    "INSERT OR IGNORE INTO totals VALUES ('bytes', (SELECT COALESCE(SUM(size), 0) FROM responses))",
 )
 # The newest rows whose sizes add up to the cap stay; the rest go.
 _EVICT = (
     "DELETE FROM responses WHERE id IN (SELECT id FROM (SELECT id, SUM(size) OVER "
     "(ORDER BY created DESC, rowid DESC) AS running FROM responses) WHERE running > ?)"
 )
+_ADD = "UPDATE totals SET value = value + ? WHERE name = 'bytes'"
 
 
 class SQLiteResponseStore:
@@ -48,7 +54,8 @@ class SQLiteResponseStore:
         self.ttl = ttl
         self.max_bytes = max_bytes
         self._clock = clock
-        self._ready = False
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
 
     def __repr__(self) -> str:
         return f"SQLiteResponseStore({str(self.path)!r})"
@@ -62,29 +69,41 @@ class SQLiteResponseStore:
     async def delete(self, response_id: str) -> bool:
         return await anyio.to_thread.run_sync(self._delete, response_id)
 
+    def close(self) -> None:
+        """Closes the file; the next call opens it again. (Garbage collection closes it too.)"""
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        if not self._ready:
-            self._create()
-        connection = sqlite3.connect(self.path, timeout=10.0)
-        try:
-            with connection:  # one transaction, committed unless an error escapes
+        # One connection, one call at a time: opening one per call would cost a checkpoint of
+        # the write-ahead log (an fsync) at each close.
+        with self._lock:
+            if self._connection is None:
+                self._connection = self._open()
+            with self._connection as connection:  # one transaction, rolled back on an error
                 yield connection
-        finally:
-            connection.close()
 
-    def _create(self) -> None:
+    def _open(self) -> sqlite3.Connection:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Prompts and answers: created 0600, never readable by other users.
         os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
-        connection = sqlite3.connect(self.path, timeout=10.0)
+        connection = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False)
         try:
+            # With the write-ahead log, a commit is not an fsync: a crash may lose the last
+            # responses, never the file.
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = NORMAL")
             for statement in _SCHEMA:
                 connection.execute(statement)
             connection.commit()
-        finally:
+        except BaseException:
             connection.close()
-        self._ready = True
+            raise
+        weakref.finalize(self, connection.close)
+        return connection
 
     def _get(self, response_id: str) -> StoredResponse | None:
         with self._connect() as db:
@@ -103,19 +122,33 @@ class SQLiteResponseStore:
             ensure_ascii=False,
             separators=(",", ":"),
         )
+        size = len(data.encode())
         now = self._clock()
         with self._connect() as db:
+            db.execute(_ADD, (-self._sizes(db, "id = ?", response_id),))
             db.execute(
                 "INSERT OR REPLACE INTO responses (id, created, size, data) VALUES (?, ?, ?, ?)",
-                (response_id, now, len(data.encode()), data),
+                (response_id, now, size, data),
             )
+            db.execute(_ADD, (size - self._sizes(db, "created < ?", now - self.ttl),))
             db.execute("DELETE FROM responses WHERE created < ?", (now - self.ttl,))
-            db.execute(_EVICT, (self.max_bytes,))
+            (total,) = db.execute("SELECT value FROM totals WHERE name = 'bytes'").fetchone()
+            if total > self.max_bytes:
+                db.execute(_EVICT, (self.max_bytes,))
+                db.execute(
+                    "UPDATE totals SET value = (SELECT COALESCE(SUM(size), 0) FROM responses) "
+                    "WHERE name = 'bytes'"
+                )
+
+    @staticmethod
+    def _sizes(db: sqlite3.Connection, where: str, *values: object) -> int:
+        row = db.execute(f"SELECT COALESCE(SUM(size), 0) FROM responses WHERE {where}", values)
+        return int(row.fetchone()[0])
 
     def _delete(self, response_id: str) -> bool:
+        live = (response_id, self._clock() - self.ttl)
         with self._connect() as db:
-            cursor = db.execute(
-                "DELETE FROM responses WHERE id = ? AND created >= ?",
-                (response_id, self._clock() - self.ttl),
-            )
+            size = self._sizes(db, "id = ? AND created >= ?", *live)
+            cursor = db.execute("DELETE FROM responses WHERE id = ? AND created >= ?", live)
+            db.execute(_ADD, (-size,))
             return cursor.rowcount > 0
