@@ -20,6 +20,7 @@ import pytest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chaos import Gateway
+from raycast_ai.cli.launch import bypass_proxy
 from raycast_ai.emulator import EMULATOR_SECRET, EMULATOR_TOKEN
 from raycast_ai.emulator.catalog import find_model
 from raycast_ai.emulator.script import Script
@@ -233,7 +234,7 @@ def agent_env(tmp_path: Path, agents_bin: Path) -> dict[str, str]:
         XDG_STATE_HOME=str(home / ".local" / "state"),
         PATH=f"{agents_bin}{os.pathsep}{env.get('PATH', '')}",
     )
-    return env
+    return bypass_proxy(env, "127.0.0.1")
 
 
 @pytest.fixture

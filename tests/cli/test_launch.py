@@ -25,6 +25,7 @@ from raycast_ai.cli.launch import (
     AGENTS,
     KEY_ENV,
     AgentNotFoundError,
+    bypass_proxy,
     claude_env,
     codex_config,
     codex_env,
@@ -384,3 +385,10 @@ def test_launch_asks_for_the_default_model_without_model(
     code, seen = launched(run, fake_bin, "claude")
     assert code == 0
     assert seen["env"]["ANTHROPIC_MODEL"] == "openai-gpt-4o"
+
+
+def test_the_agent_reaches_the_gateway_past_any_proxy() -> None:
+    env = bypass_proxy({"NO_PROXY": "example.com", "HTTPS_PROXY": "http://proxy:3128"}, "127.0.0.1")
+    assert env["NO_PROXY"] == "example.com,127.0.0.1"
+    assert env["no_proxy"] == "127.0.0.1"
+    assert bypass_proxy(env, "127.0.0.1") == env

@@ -120,7 +120,7 @@ def launch(
         else:
             key = secrets.token_urlsafe(32)
             base_url = stack.enter_context(started_gateway(key, runtime.home() / LOG_FILE))
-        env = dict(os.environ)
+        env = bypass_proxy(os.environ, HOST)
         if agent.name == "claude":
             env = claude_env(env, base_url, key, model)
         else:
@@ -143,6 +143,17 @@ def find_agent(agent: Agent, agent_path: str | None, path: str | None = None) ->
     if found is None:
         raise AgentNotFoundError(agent)
     return found
+
+
+def bypass_proxy(environ: Mapping[str, str], host: str) -> dict[str, str]:
+    """`environ` with `host` in NO_PROXY and no_proxy: a proxy the user set for the internet
+    cannot reach a gateway on this machine."""
+    env = dict(environ)
+    for name in ("NO_PROXY", "no_proxy"):
+        hosts = [h for h in env.get(name, "").split(",") if h.strip()]
+        if host not in hosts:
+            env[name] = ",".join([*hosts, host])
+    return env
 
 
 def claude_env(
