@@ -9,8 +9,10 @@ import json
 from itertools import pairwise
 from typing import Any
 
+import httpx2
+import openai
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from raycast_ai.dialects.base import Chat
@@ -756,3 +758,58 @@ def test_a_json_format_becomes_instructions_that_are_not_echoed() -> None:
     assert request(input="x", text={"format": {"type": "text"}, "verbosity": "low"}).messages == [
         {"role": "user", "content": "x"}
     ]
+
+
+def sdk_over(stream: str) -> openai.OpenAI:
+    """The official client, reading `stream` as the body of any request."""
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        headers = {"content-type": "text/event-stream"}
+        return httpx2.Response(200, headers=headers, content=stream.encode())
+
+    http = httpx2.Client(transport=httpx2.MockTransport(handler))
+    return openai.OpenAI(api_key="-", base_url="http://x/v1", http_client=http, max_retries=0)
+
+
+def distinct_call_ids(events: list[Event]) -> list[Event]:
+    """As the protocol guarantees: one call id is one call (one index)."""
+    return [
+        ToolCallDelta(e.index, e.id and f"c{e.index}", e.name, e.arguments)
+        if isinstance(e, ToolCallDelta)
+        else e
+        for e in events
+    ]
+
+
+@settings(deadline=None)  # the first example builds the SDK's models
+@given(any_events.filter(lambda events: Finish("length") not in events).map(distinct_call_ids))
+def test_the_sdk_accumulates_any_stream_into_the_final_response(events: list[Event]) -> None:
+    """Whatever Raycast sends, `responses.stream()` of the official SDK follows every event and
+    ends with the output the gateway would store."""
+    # Not strict: the SDK would parse the generated arguments as JSON.
+    weather = {**WEATHER, "strict": False}
+    tools: Any = [weather, APPLY_PATCH, {**AGENTS, "tools": AGENTS["tools"][:1]}]
+    encoder = ResponsesEncoder(request(input="x", tools=tools), "m", id="resp_s", created=1)
+    stream = encoder.start() + encoder.frames(events) + encoder.end()
+    with (
+        sdk_over(stream) as client,
+        client.responses.stream(model="m", input="x", tools=tools) as events_seen,
+    ):
+        seen = [event.type for event in events_seen]
+        final = events_seen.get_final_response()
+    assert seen[0] == "response.created"
+    assert seen[-1] == "response.completed"
+    assert encoder.response is not None
+    assert [item.model_dump(exclude_none=True) for item in final.output] == [
+        {k: v for k, v in item.items() if v is not None} for item in encoder.response["output"]
+    ]
+
+
+def test_a_call_without_arguments_has_an_empty_object() -> None:
+    chat = request(input="x", tools=[WEATHER])
+    sent = run(chat, [ToolCallDelta(0, "c1", "get_weather", ""), Finish("tool_calls")])
+    done = next(e for e in sent if e["type"] == "response.function_call_arguments.done")
+    assert done["arguments"] == "{}"
+    assert sent[-1]["response"]["output"][0]["arguments"] == "{}"
+    completion = Completion("", "m", "tool_calls", tool_calls=(ToolCall("c1", "get_weather", ""),))
+    assert body(chat, completion, "m")["output"][0]["arguments"] == "{}"

@@ -198,7 +198,7 @@ def body(
             item |= {"input": custom_input(call.arguments)}
         else:
             item = {"id": f"fc_{suffix}{index:02d}", "type": "function_call"}
-            item |= {"arguments": call.arguments}
+            item |= {"arguments": call.arguments or "{}"}
             if tool.namespace:
                 item["namespace"] = tool.namespace
         output.append(item | {"status": "completed", "call_id": call_id, "name": tool.name})

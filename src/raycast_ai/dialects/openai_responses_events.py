@@ -319,6 +319,7 @@ class ResponsesEncoder:
             item.update(status=status, input=value)
         else:
             name = item["name"]
+            text = text or "{}"  # clients parse the arguments as JSON
             out += self._json(
                 "response.function_call_arguments.done", **ids, name=name, arguments=text
             )
