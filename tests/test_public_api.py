@@ -98,6 +98,7 @@ PUBLIC: dict[str, list[str]] = {
     "raycast_ai.store": [
         "ResponseStore",
         "SQLiteResponseStore",
+        "StoreError",
         "StoredResponse",
     ],
     "raycast_ai.transport": [

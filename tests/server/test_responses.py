@@ -30,8 +30,8 @@ from raycast_ai.emulator.text import (
 from raycast_ai.emulator.tools import arguments_for
 from raycast_ai.protocol.request import CHAT_PATH
 from raycast_ai.server import GatewaySettings, create_app
-from raycast_ai.store import StoredResponse
-from raycast_ai.store.sqlite import FILENAME
+from raycast_ai.store import StoredResponse, StoreError
+from raycast_ai.store.sqlite import FILENAME, SQLiteResponseStore
 
 pytestmark = pytest.mark.anyio
 
@@ -635,7 +635,7 @@ class MemoryStore:
 
     async def put(self, response_id: str, stored: StoredResponse) -> None:
         if self.broken:
-            raise OSError("disk full")
+            raise StoreError("disk full")
         self.saved[response_id] = stored
 
     async def delete(self, response_id: str) -> bool:
@@ -673,3 +673,45 @@ async def test_any_store_behind_the_interface_and_a_failing_one_costs_no_answer(
         assert second.output_text == expected("more @chunks:1", 1)
         assert second.id not in memory.saved
     assert f"storing response {second.id} failed" in caplog.text
+
+
+class UnreadableStore(MemoryStore):
+    async def get(self, response_id: str) -> StoredResponse | None:
+        raise StoreError("the file is not a database")
+
+    async def delete(self, response_id: str) -> bool:
+        raise StoreError("the file is not a database")
+
+
+async def test_a_store_that_cannot_read_is_a_500_in_openai_shape(
+    upstream: AsyncRaycastClient,
+) -> None:
+    app = create_app(GatewaySettings(), client=upstream)
+    app.state.response_store = UnreadableStore()
+    transport = httpx2.ASGITransport(app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://gw") as http:
+        client = openai.AsyncOpenAI(
+            api_key="-", base_url="http://gw/v1", http_client=http, max_retries=0
+        )
+        calls = [
+            client.responses.retrieve("resp_1"),
+            client.responses.delete("resp_1"),
+            client.responses.input_items.list("resp_1"),
+            client.responses.create(model=MODEL, input="x", previous_response_id="resp_1"),
+        ]
+        for call in calls:
+            with pytest.raises(openai.InternalServerError) as caught:
+                await call
+            assert caught.value.code == "store_failed"
+            assert caught.value.response.headers["x-should-retry"] == "false"
+        # Without a previous response, the store is not read: answers still come.
+        done = await client.responses.create(model=MODEL, input="y @chunks:1", store=False)
+        assert done.output_text == expected("y @chunks:1", 1)
+
+
+async def test_a_broken_sqlite_file_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / FILENAME
+    path.write_bytes(b"this is not an SQLite database, not at all" * 100)
+    store = SQLiteResponseStore(path)
+    with pytest.raises(StoreError, match="failed"):
+        await store.get("resp_1")

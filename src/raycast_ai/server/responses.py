@@ -20,18 +20,25 @@ from starlette.routing import Route
 from raycast_ai.client import AsyncRaycastClient
 from raycast_ai.dialects import openai_responses as dialect
 from raycast_ai.dialects.base import Chat
-from raycast_ai.dialects.errors import BadRequest, ErrorInfo, error_info, invalid_request
+from raycast_ai.dialects.errors import (
+    NO_RETRY,
+    BadRequest,
+    ErrorInfo,
+    error_info,
+    invalid_request,
+)
 from raycast_ai.dialects.openai_responses_events import ResponsesEncoder, context_of
 from raycast_ai.dialects.openai_responses_wire import clamp_effort, convert_tools
 from raycast_ai.protocol.catalog import Catalog
 from raycast_ai.protocol.completion import Collector
 from raycast_ai.protocol.errors import RaycastError
-from raycast_ai.store import ResponseStore, SQLiteResponseStore, StoredResponse
+from raycast_ai.store import ResponseStore, SQLiteResponseStore, StoredResponse, StoreError
 from raycast_ai.store.sqlite import FILENAME
 
 from .chat import (
     USAGE_HEADER,
     Catalogs,
+    Endpoint,
     answered_model,
     error_response,
     first_events,
@@ -100,21 +107,15 @@ def response_routes(
 
     async def count(request: Request) -> Response:
         """`POST /v1/responses/input_tokens`: an estimate, never a call to Raycast."""
-        try:
-            chat = dialect.parse(await request.body())
-            chat, _ = await _continued(chat, _store(request, client(request)))
-        except BadRequest as exc:
-            return error_response(dialect, exc.info)
+        chat = dialect.parse(await request.body())
+        chat, _ = await _continued(chat, _store(request, client(request)))
         tokens = dialect.input_tokens(chat)
         return json_response({"object": "response.input_tokens", "input_tokens": tokens})
 
     async def items(request: Request) -> Response:
         """`GET /v1/responses/{id}/input_items`, with `limit`, `order` and `after`."""
         response_id: str = request.path_params["response_id"]
-        try:
-            limit, order, after = _page(request)
-        except BadRequest as exc:
-            return error_response(dialect, exc.info)
+        limit, order, after = _page(request)
         stored = await _store(request, client(request)).get(response_id)
         if stored is None:
             return error_response(dialect, _not_found(response_id))
@@ -150,12 +151,29 @@ def response_routes(
         return json_response({"id": response_id, "object": "response", "deleted": True})
 
     return [
-        Route(PATH, create, methods=["POST"]),
-        Route(PATH + "/input_tokens", count, methods=["POST"]),
-        Route(PATH + "/{response_id}/input_items", items, methods=["GET"]),
-        Route(PATH + "/{response_id}", retrieve, methods=["GET"]),
-        Route(PATH + "/{response_id}", delete, methods=["DELETE"]),
+        Route(PATH, _answering(create), methods=["POST"]),
+        Route(PATH + "/input_tokens", _answering(count), methods=["POST"]),
+        Route(PATH + "/{response_id}/input_items", _answering(items), methods=["GET"]),
+        Route(PATH + "/{response_id}", _answering(retrieve), methods=["GET"]),
+        Route(PATH + "/{response_id}", _answering(delete), methods=["DELETE"]),
     ]
+
+
+def _answering(handler: Endpoint) -> Endpoint:
+    """`handler`, with a refused request and a failing store answered in OpenAI's shape."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except BadRequest as exc:
+            return error_response(dialect, exc.info)
+        except StoreError as exc:
+            log.error("%s %s: %s", request.method, request.url.path, exc)
+            failed = "The gateway's response store failed."
+            info = ErrorInfo(500, failed, "server_error", "store_failed", None, NO_RETRY)
+            return error_response(dialect, info)
+
+    return endpoint
 
 
 def _store(request: Request, client: AsyncRaycastClient) -> ResponseStore:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from .base import ResponseStore, StoredResponse
+from .base import ResponseStore, StoredResponse, StoreError
 from .sqlite import SQLiteResponseStore
 
-__all__ = ["ResponseStore", "SQLiteResponseStore", "StoredResponse"]
+__all__ = ["ResponseStore", "SQLiteResponseStore", "StoreError", "StoredResponse"]

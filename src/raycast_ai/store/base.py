@@ -13,6 +13,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 
+class StoreError(Exception):
+    """The store could not read or write (a broken file, a lost server): every implementation
+    raises this, so the gateway answers it in its own error shape."""
+
+
 @dataclass(frozen=True, slots=True)
 class StoredResponse:
     response: Mapping[str, Any]
@@ -20,7 +25,8 @@ class StoredResponse:
 
 
 class ResponseStore(Protocol):
-    """Async and safe to share between requests; an expired or evicted id reads as unknown."""
+    """Async and safe to share between requests; an expired or evicted id reads as unknown.
+    Failures raise `StoreError`."""
 
     async def get(self, response_id: str) -> StoredResponse | None: ...
     async def put(self, response_id: str, stored: StoredResponse) -> None: ...

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import anyio.to_thread
 
-from .base import StoredResponse
+from .base import StoredResponse, StoreError
 
 FILENAME = "responses.sqlite3"
 DEFAULT_TTL = 30 * 24 * 3600.0
@@ -80,11 +80,14 @@ class SQLiteResponseStore:
     def _connect(self) -> Iterator[sqlite3.Connection]:
         # One connection, one call at a time: opening one per call would cost a checkpoint of
         # the write-ahead log (an fsync) at each close.
-        with self._lock:
-            if self._connection is None:
-                self._connection = self._open()
-            with self._connection as connection:  # one transaction, rolled back on an error
-                yield connection
+        try:
+            with self._lock:
+                if self._connection is None:
+                    self._connection = self._open()
+                with self._connection as connection:  # one transaction, rolled back on an error
+                    yield connection
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"The response store {self.path} failed: {exc}") from exc
 
     def _open(self) -> sqlite3.Connection:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
