@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx2
 import openai
 import pytest
@@ -715,3 +716,56 @@ async def test_a_broken_sqlite_file_is_a_store_error(tmp_path: Path) -> None:
     store = SQLiteResponseStore(path)
     with pytest.raises(StoreError, match="failed"):
         await store.get("resp_1")
+
+
+FAULTS = [None, None, "model_updated", "reset-mid", "truncate", "malformed", "429", "500"]
+FAULTS += ["context_error", "credits_error", "reset-before"]
+TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+
+
+async def test_concurrent_streams_under_faults_each_end_once(gateway: Any) -> None:
+    """Many streams at once, some bent by a fault: each is an error status in OpenAI's shape,
+    or a stream whose numbers rise by one, whose items are all done, and whose last event is
+    its only terminal one; the completed ones are stored as streamed."""
+
+    outcomes: list[str] = []
+
+    async def one(http: httpx2.AsyncClient, n: int) -> None:
+        fault = FAULTS[n % len(FAULTS)]
+        prompt = f"n{n} {nonce()} @chunks:6" + (f" @fault:{fault}" if fault else "")
+        body = {"model": MODEL, "input": prompt, "stream": True, "tools": [WEATHER]}
+        async with http.stream("POST", "/v1/responses", json=body) as response:
+            raw = (await response.aread()).decode()
+        if response.status_code != 200:
+            error = json.loads(raw)["error"]
+            assert set(error) == {"message", "type", "param", "code"}, raw
+            outcomes.append("status")
+            return
+        events = [
+            json.loads(block.split("\ndata: ", 1)[1])
+            for block in raw.split("\n\n")
+            if block.startswith("event: ")
+        ]
+        assert [e["sequence_number"] for e in events] == list(range(len(events)))
+        assert [e["type"] in TERMINAL for e in events].count(True) == 1
+        last = events[-1]
+        assert last["type"] in TERMINAL
+        outcomes.append(last["type"])
+        added = [e["item"]["id"] for e in events if e["type"] == "response.output_item.added"]
+        done = [e["item"]["id"] for e in events if e["type"] == "response.output_item.done"]
+        assert added == done
+        if last["type"] == "response.completed":
+            assert fault in (None, "model_updated")
+            stored = await http.get(f"/v1/responses/{last['response']['id']}")
+            assert stored.json() == last["response"]
+        else:
+            assert fault in ("reset-mid", "truncate", "malformed")
+
+    async with (
+        httpx2.AsyncClient(base_url=gateway.base_url, timeout=10) as http,
+        anyio.create_task_group() as tasks,
+    ):
+        for n in range(44):
+            tasks.start_soon(one, http, n)
+    assert set(outcomes) == {"status", "response.completed", "response.failed"}
+    assert len(outcomes) == 44
