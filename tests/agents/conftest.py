@@ -1,6 +1,7 @@
 """Fixtures for the real agents: Claude Code and Codex CLI from .cache/agents (installed by
 scripts/install-agents.sh at the pinned versions), a scripted emulator, and a gateway over it whose
-exchanges are kept, so a failing test shows what the agent sent and what the gateway answered."""
+exchanges are kept, so a failing test shows what the agent sent and what the gateway answered
+(and RAYCAST_AI_AGENTS_RECORD=FOLDER saves them all)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,9 @@ BIN = PREFIX / "node_modules" / ".bin"
 PACKAGES = {"claude": "@anthropic-ai/claude-code", "codex": "@openai/codex"}
 PIN_NAMES = {"claude": "CLAUDE_CODE_VERSION", "codex": "CODEX_VERSION"}
 KEY = "sk-raycast-agents-test"
+# A folder to keep what the agents sent the gateway and what it answered, e.g.
+# RAYCAST_AI_AGENTS_RECORD=/tmp/agents ./scripts/test.sh tests/agents
+RECORD_ENV = "RAYCAST_AI_AGENTS_RECORD"
 NO_NPM = (
     "The agent tests need Claude Code and Codex CLI, which npm installs (scripts/install-agents.sh)"
     ", and npm is not on PATH. Install Node.js 20 or later with npm "
@@ -187,6 +191,22 @@ class Exchanges:
     def since(self, start: int) -> list[Exchange]:
         return self.all[start:]
 
+    def save(self, folder: Path) -> None:
+        """Each exchange as NN-METHOD-path.json: the request body, the status, the answer's
+        first bytes."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for at, e in enumerate(self.all):
+            name = re.sub(r"[^A-Za-z0-9.-]+", "_", e.path).strip("_")
+            record = {
+                "method": e.method,
+                "path": e.path,
+                "request": e.request.decode("utf-8", "replace"),
+                "status": e.status,
+                "response": bytes(e.response).decode("utf-8", "replace"),
+            }
+            text = json.dumps(record, indent=1, ensure_ascii=False)
+            (folder / f"{at:02d}-{e.method}-{name}.json").write_text(text, encoding="utf-8")
+
 
 @dataclass
 class Stack:
@@ -215,6 +235,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         exchanges = Exchanges(create_app(settings))
         with Gateway(exchanges) as gateway:
             yield Stack(emulator, gateway, exchanges)
+        folder = os.environ.get(RECORD_ENV)
+        if folder:
+            exchanges.save(Path(folder))
 
 
 @pytest.fixture
