@@ -1,5 +1,6 @@
 """The Responses API routes: `POST /v1/responses` (the chat route's steps, plus the response
-store and `previous_response_id`), `GET` and `DELETE /v1/responses/{id}`.
+store and `previous_response_id`), `GET` and `DELETE /v1/responses/{id}`, its `input_items`, and
+`POST /v1/responses/input_tokens`.
 
 Responses are stored unless the request says `store: false` (as Codex does): in SQLite in the
 data folder of the gateway's Raycast client, for `GatewaySettings.response_store_ttl` seconds.
@@ -82,8 +83,6 @@ def response_routes(
             async with stream:
                 async for event in stream:
                     collector.add(event)
-        except BadRequest as exc:
-            return error_response(dialect, exc.info)
         except RaycastError as exc:
             info = error_info(exc)
             log.info(
