@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from raycast_ai.dialects.base import Chat
 from raycast_ai.dialects.errors import BadRequest, ErrorInfo
 from raycast_ai.dialects.openai_responses import (
+    ECHOED,
     body,
     output_messages,
     parse,
@@ -813,3 +814,7 @@ def test_a_call_without_arguments_has_an_empty_object() -> None:
     assert sent[-1]["response"]["output"][0]["arguments"] == "{}"
     completion = Completion("", "m", "tool_calls", tool_calls=(ToolCall("c1", "get_weather", ""),))
     assert body(chat, completion, "m")["output"][0]["arguments"] == "{}"
+
+
+def test_the_echoed_fields_are_the_ones_a_replay_restores() -> None:
+    assert set(context_of(request(input="x")).echo) == set(ECHOED)

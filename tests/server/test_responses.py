@@ -769,3 +769,35 @@ async def test_concurrent_streams_under_faults_each_end_once(gateway: Any) -> No
             tasks.start_soon(one, http, n)
     assert set(outcomes) == {"status", "response.completed", "response.failed"}
     assert len(outcomes) == 44
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+async def test_a_stored_response_replays_as_the_stream_that_made_it(
+    client: openai.AsyncOpenAI, stream: bool
+) -> None:
+    tools: Any = [WEATHER, APPLY_PATCH, AGENTS]
+    prompts = [
+        (REASONING_MODEL, f"Think {nonce()} @chunks:4"),
+        (MODEL, f"Patch {nonce()} @tool:apply_patch"),
+        (MODEL, f"Spawn {nonce()} @tool:multi_agent_v1__spawn_agent"),
+    ]
+    for model, prompt in prompts:
+        if stream:
+            original = await client.responses.create(
+                model=model, input=prompt, tools=tools, stream=True
+            )
+            seen = [event async for event in original]
+            created = seen[-1].response
+        else:
+            created = await client.responses.create(model=model, input=prompt, tools=tools)
+        replayed = await client.responses.retrieve(created.id, stream=True)
+        events = [event async for event in replayed]
+        assert [e.sequence_number for e in events] == list(range(len(events)))
+        assert events[0].type == "response.created"
+        assert events[-1].type == "response.completed"
+        assert events[-1].response == created
+        if stream:  # the same events, but one delta per item
+            kinds = [e.type for e in events if "delta" not in e.type]
+            assert kinds == [e.type for e in seen if "delta" not in e.type]
+        done = [e.item for e in events if e.type == "response.output_item.done"]
+        assert done == created.output

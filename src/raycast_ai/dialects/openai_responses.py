@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from raycast_ai.protocol.completion import Completion
+from raycast_ai.protocol.events import Event, ReasoningDelta, TextDelta, ToolCallDelta
 from raycast_ai.protocol.request import ChatOptions
 from raycast_ai.protocol.tokens import estimate_message_tokens, estimate_tokens
 
@@ -44,6 +45,21 @@ from .openai_responses_wire import (
 )
 
 name = "openai-responses"
+# The request fields a response object echoes.
+ECHOED = (
+    "instructions",
+    "previous_response_id",
+    "store",
+    "parallel_tool_calls",
+    "tool_choice",
+    "tools",
+    "reasoning",
+    "text",
+    "temperature",
+    "top_p",
+    "max_output_tokens",
+    "metadata",
+)
 DROPPED_TOOLS_HEADER = "x-raycast-dropped-tools"
 
 
@@ -168,6 +184,33 @@ def input_tokens(chat: Chat) -> int:
     included); never a call to Raycast."""
     tools = json.dumps(list(chat.options.tools)) if chat.options.tools else ""
     return estimate_message_tokens(chat.messages) + (estimate_tokens(tools) if tools else 0)
+
+
+def replay(response: Mapping[str, Any]) -> str:
+    """A stored response as the stream that made it (`GET /v1/responses/{id}?stream=true`):
+    the same events and item ids, ending with the stored object itself."""
+    tools = convert_tools(response.get("tools") or ()).names
+    echo = {key: response.get(key) for key in ECHOED}
+    context = Context((), None, tools, (), bool(response.get("store")), None, echo)
+    chat = Chat([], None, ChatOptions(), True, True, {"responses": context})
+    model, created = str(response.get("model")), int(response.get("created_at") or 0)
+    encoder = ResponsesEncoder(chat, model, id=str(response["id"]), created=created)
+    events: list[Event] = []
+    for item in response.get("output") or ():
+        kind = item.get("type")
+        if kind == "reasoning":
+            events.append(ReasoningDelta("".join(s["text"] for s in item.get("summary") or ())))
+        elif kind == "message":
+            text = "".join(p.get("text") or p.get("refusal") or "" for p in item["content"])
+            events.append(TextDelta(text))
+        elif kind in ("function_call", "custom_tool_call"):
+            name = tools.flat(str(item["name"]), item.get("namespace"))
+            arguments = item.get("arguments")
+            if kind == "custom_tool_call":
+                arguments = json.dumps({"input": item.get("input") or ""}, ensure_ascii=False)
+            index = sum(isinstance(e, ToolCallDelta) for e in events)
+            events.append(ToolCallDelta(index, str(item["call_id"]), name, str(arguments)))
+    return encoder.start() + encoder.frames(events) + encoder.end(response)
 
 
 def encoder(chat: Chat, model: str) -> ResponsesEncoder:

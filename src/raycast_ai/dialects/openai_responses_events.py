@@ -326,8 +326,13 @@ class ResponsesEncoder:
             item.update(status=status, arguments=text)
         return out + self._json("response.output_item.done", output_index=opened.index, item=item)
 
-    def end(self) -> str:
+    def end(self, final: Mapping[str, Any] | None = None) -> str:
+        """The last events; `final`, a stored response being replayed, is sent as it is."""
         out = self._close_all()
+        if final is not None:
+            self.response = dict(final)
+            kind = "response.incomplete" if final.get("status") == "incomplete" else ""
+            return out + self._json(kind or "response.completed", response=self.response)
         if self._usage is not None:
             usage = usage_dict(self._usage)
         else:

@@ -141,6 +141,9 @@ def response_routes(
         stored = await _store(request, client(request)).get(response_id)
         if stored is None:
             return error_response(dialect, _not_found(response_id))
+        if request.query_params.get("stream", "").lower() == "true":
+            stream = dialect.replay(stored.response).encode()
+            return Response(stream, media_type="text/event-stream")
         return json_response(stored.response)
 
     async def delete(request: Request) -> Response:
