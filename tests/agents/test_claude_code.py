@@ -21,7 +21,11 @@ from .conftest import (
     tool_results,
 )
 
-MODEL = "anthropic-claude-sonnet-4"
+# Claude Code asks this one for adaptive thinking with an effort (output_config) and sends its
+# environment and reminders as role "system" messages.
+MODEL = "anthropic-claude-opus-4-8"
+# One it asks for a thinking budget, with reminders inside the user turn and the tool result.
+OTHER_MODEL = "anthropic-claude-sonnet-4"
 PERMISSIONS = ("--allowedTools", "Bash")
 
 
@@ -64,12 +68,13 @@ def test_a_question_prints_the_emulators_answer(
     assert tools["Bash"]["input_schema"]["required"] == ["command"]
 
 
+@pytest.mark.parametrize("model", [MODEL, OTHER_MODEL])
 def test_a_file_task_runs_bash_and_the_output_goes_back(
-    agent_env: dict[str, str], stack: Stack, workdir: Path
+    agent_env: dict[str, str], stack: Stack, workdir: Path, model: str
 ) -> None:
     tag = nonce()
     prompt = f"Please {FILE_TASK} created.txt {tag}"
-    command = ["claude", "-p", prompt, "--model", MODEL, *PERMISSIONS]
+    command = ["claude", "-p", prompt, "--model", model, *PERMISSIONS]
     ran = run_agent(command, claude_env(agent_env, stack), workdir, stack)
     check_file_task(ran, stack, tag, workdir)
     assert len([e for e in ran.exchanges if e.method == "POST"]) == 2, ran.explain()
