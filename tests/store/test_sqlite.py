@@ -7,9 +7,10 @@ import sqlite3
 import stat
 from pathlib import Path
 
+import anyio
 import pytest
 
-from raycast_ai.store import ResponseStore, SQLiteResponseStore, StoredResponse
+from raycast_ai.store import ResponseStore, SQLiteResponseStore, StoredResponse, StoreError
 
 pytestmark = pytest.mark.anyio
 
@@ -108,3 +109,45 @@ async def test_close_then_use_again(tmp_path: Path) -> None:
     store.close()
     assert await store.get("resp_1") == stored("resp_1")
     store.close()
+
+
+async def test_a_burst_of_writes_commits_in_a_few_transactions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Group commit: 200 answers finishing together must not queue 200 transactions."""
+    store = SQLiteResponseStore(tmp_path / "responses.sqlite3")
+    transactions: list[int] = []
+    write = store._put_all
+
+    def counted(entries: dict[str, StoredResponse]) -> None:
+        transactions.append(len(entries))
+        write(entries)
+
+    monkeypatch.setattr(store, "_put_all", counted)
+    async with anyio.create_task_group() as group:
+        for i in range(200):
+            group.start_soon(store.put, f"resp_{i}", stored(f"resp_{i}", str(i)))
+    assert sum(transactions) == 200
+    assert len(transactions) <= 3
+    reopened = SQLiteResponseStore(tmp_path / "responses.sqlite3")
+    for i in (0, 99, 199):
+        assert await reopened.get(f"resp_{i}") == stored(f"resp_{i}", str(i))
+
+
+async def test_a_failed_transaction_fails_every_put_in_it(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the store's folder should be")
+    store = SQLiteResponseStore(blocker / "responses.sqlite3")
+    failures: list[str] = []
+
+    async def put(i: int) -> None:
+        try:
+            await store.put(f"resp_{i}", stored(f"resp_{i}"))
+        except StoreError as exc:
+            failures.append(str(exc))
+
+    async with anyio.create_task_group() as group:
+        for i in range(20):
+            group.start_soon(put, i)
+    assert len(failures) == 20
+    assert all("The response store" in f for f in failures)

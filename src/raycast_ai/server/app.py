@@ -5,6 +5,7 @@ middleware. Each chat route is one dialect (`routes.CHAT_ROUTES`) on the shared 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -50,22 +51,20 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if client is not None:
-            yield
-            return
-        # No retries here: OpenAI clients retry themselves, honouring the forwarded retry-after.
-        limits = httpx2.Limits(
-            max_connections=settings.max_connections,
-            max_keepalive_connections=settings.max_keepalive_connections,
-        )
-        options: dict[str, Any] = {"max_retries": 0, "limits": limits, **settings.client_options}
-        async with AsyncRaycastClient(**options) as own:
-            app.state.client = own
-            try:
-                await _catalog(app)  # warm: the first requests should not all fetch it
-            except RaycastError as exc:
-                log.warning("Raycast's model list is not available yet: %s", exc.message)
-            yield
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                if client is None:
+                    app.state.client = await stack.enter_async_context(_own_client(settings))
+                    try:
+                        await _catalog(app)  # warm: the first requests should not all fetch it
+                    except RaycastError as exc:
+                        log.warning("Raycast's model list is not available yet: %s", exc.message)
+                yield
+        finally:
+            # Answers already sent may still be on their way to the store.
+            close = getattr(getattr(app.state, "response_store", None), "aclose", None)
+            if close is not None:
+                await close()
 
     cors = (
         Middleware(CORSMiddleware, origin_regex=LOOPBACK_ORIGIN_REGEX)
@@ -88,6 +87,16 @@ def create_app(
     app.state.settings = settings
     app.state.catalog_lock = asyncio.Lock()
     return app
+
+
+def _own_client(settings: GatewaySettings) -> AsyncRaycastClient:
+    # No retries here: OpenAI clients retry themselves, honouring the forwarded retry-after.
+    limits = httpx2.Limits(
+        max_connections=settings.max_connections,
+        max_keepalive_connections=settings.max_keepalive_connections,
+    )
+    options: dict[str, Any] = {"max_retries": 0, "limits": limits, **settings.client_options}
+    return AsyncRaycastClient(**options)
 
 
 def _client(request: Request) -> AsyncRaycastClient:

@@ -35,6 +35,7 @@ from raycast_ai.protocol.completion import Collector
 from raycast_ai.protocol.errors import RaycastError
 from raycast_ai.store import ResponseStore, SQLiteResponseStore, StoredResponse, StoreError
 from raycast_ai.store.sqlite import FILENAME
+from raycast_ai.store.write_behind import WriteBehindStore
 
 from .chat import (
     USAGE_HEADER,
@@ -180,15 +181,18 @@ def _answering(handler: Endpoint) -> Endpoint:
 
 def _store(request: Request, client: AsyncRaycastClient) -> ResponseStore:
     """The app's store: `app.state.response_store` when one was set, else SQLite in the data
-    folder of the gateway's Raycast client, opened on first use."""
+    folder of the gateway's Raycast client, opened on first use and written behind the answers
+    (`store.write_behind`)."""
     state = request.app.state
     store: ResponseStore | None = getattr(state, "response_store", None)
     if store is None:
         settings: GatewaySettings = state.settings
-        store = SQLiteResponseStore(
-            client.settings.home / FILENAME,
-            ttl=settings.response_store_ttl,
-            max_bytes=settings.response_store_max_bytes,
+        store = WriteBehindStore(
+            SQLiteResponseStore(
+                client.settings.home / FILENAME,
+                ttl=settings.response_store_ttl,
+                max_bytes=settings.response_store_max_bytes,
+            )
         )
         state.response_store = store
     return store

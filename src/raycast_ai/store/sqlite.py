@@ -1,8 +1,12 @@
 """The embedded response store: one SQLite file in the data folder, private to the user.
 
 Each call runs in a worker thread, so the event loop never waits on the disk; the store's one
-connection serves one call at a time. Responses older than `ttl` seconds read as
-unknown and are purged on the next write; past `max_bytes` of stored JSON the oldest go first.
+connection serves one call at a time. Writes are committed in groups: a `put` that arrives
+while a transaction is being written joins the next one, so a burst of answers costs a few
+transactions, not one each (500 concurrent answers otherwise queued 500 transactions behind one
+connection); `put` returns once its own transaction is committed. Responses older than `ttl`
+seconds read as unknown and are purged on the next write; past `max_bytes` of stored JSON the
+oldest go first.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import anyio.to_thread
@@ -41,6 +45,17 @@ _EVICT = (
 _ADD = "UPDATE totals SET value = value + ? WHERE name = 'bytes'"
 
 
+class _Batch:
+    """The writes one transaction commits, and how it went."""
+
+    __slots__ = ("entries", "error", "written")
+
+    def __init__(self) -> None:
+        self.entries: dict[str, StoredResponse] = {}
+        self.written = False
+        self.error: StoreError | None = None
+
+
 class SQLiteResponseStore:
     def __init__(
         self,
@@ -56,18 +71,53 @@ class SQLiteResponseStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
+        self._open_batch = _Batch()  # what the next transaction will write
+        self._writing: _Batch | None = None  # what is being written now
+        self._written: anyio.Event | None = None  # set when the one being written ends
 
     def __repr__(self) -> str:
         return f"SQLiteResponseStore({str(self.path)!r})"
 
     async def get(self, response_id: str) -> StoredResponse | None:
+        for batch in (self._open_batch, self._writing):
+            if batch is not None and response_id in batch.entries:
+                return batch.entries[response_id]
         return await anyio.to_thread.run_sync(self._get, response_id)
 
     async def put(self, response_id: str, stored: StoredResponse) -> None:
-        await anyio.to_thread.run_sync(self._put, response_id, stored)
+        batch = self._open_batch
+        batch.entries[response_id] = stored
+        while not batch.written:
+            if self._writing is None:
+                await self._write_open_batch()
+            else:
+                if self._written is None:
+                    self._written = anyio.Event()
+                await self._written.wait()
+        if batch.error is not None:
+            raise batch.error
+
+    async def put_many(self, entries: Mapping[str, StoredResponse]) -> None:
+        """Several responses in one transaction."""
+        await anyio.to_thread.run_sync(self._put_all, dict(entries))
+
+    async def _write_open_batch(self) -> None:
+        batch, self._open_batch = self._open_batch, _Batch()
+        self._writing = batch
+        try:
+            await anyio.to_thread.run_sync(self._put_all, batch.entries)
+        except StoreError as exc:
+            batch.error = exc
+        finally:
+            batch.written = True
+            self._writing = None
+            if self._written is not None:
+                self._written.set()
+                self._written = None
 
     async def delete(self, response_id: str) -> bool:
-        return await anyio.to_thread.run_sync(self._delete, response_id)
+        pending = self._open_batch.entries.pop(response_id, None) is not None
+        return await anyio.to_thread.run_sync(self._delete, response_id) or pending
 
     def close(self) -> None:
         """Closes the file; the next call opens it again. (Garbage collection closes it too.)"""
@@ -119,21 +169,23 @@ class SQLiteResponseStore:
         data = json.loads(row[0])
         return StoredResponse(data["response"], data["messages"])
 
-    def _put(self, response_id: str, stored: StoredResponse) -> None:
-        data = json.dumps(
-            {"response": stored.response, "messages": stored.messages},
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
-        size = len(data.encode())
+    def _put_all(self, entries: dict[str, StoredResponse]) -> None:
         now = self._clock()
         with self._connect() as db:
-            db.execute(_ADD, (-self._sizes(db, "id = ?", response_id),))
-            db.execute(
-                "INSERT OR REPLACE INTO responses (id, created, size, data) VALUES (?, ?, ?, ?)",
-                (response_id, now, size, data),
-            )
-            db.execute(_ADD, (size - self._sizes(db, "created < ?", now - self.ttl),))
+            for response_id, stored in entries.items():
+                data = json.dumps(
+                    {"response": stored.response, "messages": stored.messages},
+                    ensure_ascii=False,
+                    separators=(",", ":"),
+                )
+                size = len(data.encode())
+                db.execute(_ADD, (size - self._sizes(db, "id = ?", response_id),))
+                db.execute(
+                    "INSERT OR REPLACE INTO responses (id, created, size, data) "
+                    "VALUES (?, ?, ?, ?)",
+                    (response_id, now, size, data),
+                )
+            db.execute(_ADD, (-self._sizes(db, "created < ?", now - self.ttl),))
             db.execute("DELETE FROM responses WHERE created < ?", (now - self.ttl,))
             (total,) = db.execute("SELECT value FROM totals WHERE name = 'bytes'").fetchone()
             if total > self.max_bytes:
