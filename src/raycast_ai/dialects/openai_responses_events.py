@@ -178,18 +178,34 @@ class ResponsesEncoder:
         )
 
     def frames(self, events: Iterable[Event]) -> str:
-        """The events of several Raycast events; text into an open message, most of a stream,
-        takes a short path."""
+        """The events of several Raycast events; a run of texts into an open message, most of
+        a stream, takes a short path."""
         out: list[str] = []
+        texts: list[str] = []
         for event in events:
             if type(event) is TextDelta and self._text is not None:
-                head, parts = self._text
-                parts.append(event.text)
-                out.append(f"{_TEXT_EVENT}{self._seq}{head}{_quote(event.text)}{_TEXT_END}")
-                self._seq += 1
-            else:
-                out.append(self.event(event))
+                texts.append(event.text)
+                continue
+            if texts:
+                out.append(self._texts(texts))
+                texts = []
+            out.append(self.event(event))
+        if texts:
+            out.append(self._texts(texts))
         return "".join(out)
+
+    def _texts(self, texts: list[str]) -> str:
+        assert self._text is not None
+        head, parts = self._text
+        parts.extend(texts)
+        first = self._seq
+        self._seq += len(texts)
+        return "".join(
+            [
+                f"{_TEXT_EVENT}{seq}{head}{quoted}{_TEXT_END}"
+                for seq, quoted in zip(range(first, self._seq), map(_quote, texts), strict=True)
+            ]
+        )
 
     def event(self, event: Event) -> str:
         if isinstance(event, TextDelta):
