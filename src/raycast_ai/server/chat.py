@@ -40,6 +40,20 @@ def error_response(dialect: Dialect, info: ErrorInfo) -> Response:
     )
 
 
+def failed(request: Request, dialect: Dialect, exc: RaycastError) -> Response:
+    """A request Raycast or the client refused, answered in the dialect's shape, and logged."""
+    info = error_info(exc)
+    log.info(
+        "%s %s -> %d %s (%s)",
+        request.method,
+        request.url.path,
+        info.status,
+        info.code,
+        type(exc).__name__,
+    )
+    return error_response(dialect, info)
+
+
 def json_response(
     payload: object, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
@@ -69,16 +83,7 @@ def chat_endpoint(
         except BadRequest as exc:
             return error_response(dialect, exc.info)
         except RaycastError as exc:
-            info = error_info(exc)
-            log.info(
-                "%s %s -> %d %s (%s)",
-                request.method,
-                request.url.path,
-                info.status,
-                info.code,
-                type(exc).__name__,
-            )
-            return error_response(dialect, info)
+            return failed(request, dialect, exc)
         completion = collector.result(stream.model.id)
         answered, headers = answered_model(current, stream.model, completion.notices)
         if completion.usage is None:  # the dialect's body estimates it

@@ -25,7 +25,6 @@ from raycast_ai.dialects.errors import (
     NO_RETRY,
     BadRequest,
     ErrorInfo,
-    error_info,
     invalid_request,
 )
 from raycast_ai.dialects.openai_responses_events import ResponsesEncoder, context_of
@@ -43,6 +42,7 @@ from .chat import (
     Endpoint,
     answered_model,
     error_response,
+    failed,
     first_events,
     json_response,
 )
@@ -85,16 +85,7 @@ def response_routes(
                 async for event in stream:
                     collector.add(event)
         except RaycastError as exc:
-            info = error_info(exc)
-            log.info(
-                "%s %s -> %d %s (%s)",
-                request.method,
-                request.url.path,
-                info.status,
-                info.code,
-                type(exc).__name__,
-            )
-            return error_response(dialect, info)
+            return failed(request, dialect, exc)
         completion = collector.result(stream.model.id)
         answered, rerouted = answered_model(current, stream.model, completion.notices)
         headers |= rerouted
