@@ -84,3 +84,19 @@ def test_errors_that_a_retry_cannot_fix_say_so() -> None:
     assert error_info(MissingAuthError()).headers == {"x-should-retry": "false"}
     credits = error_info(RateLimitError("out", type="credits_error"))
     assert credits.headers == {"x-should-retry": "false"}
+
+
+@pytest.mark.parametrize(
+    ("error", "retry"),
+    [
+        (AuthenticationError("token expired"), "false"),
+        (PermissionDeniedError("not in your plan"), "false"),
+        (MissingAuthError(), "false"),
+        (RateLimitError("credits used up", type="credits_error"), "false"),
+        (RateLimitError("slow down", retry_after=2.0), None),
+        (UpstreamError("Raycast failed", status_code=502), None),
+    ],
+)
+def test_what_a_retry_cannot_fix_says_so(error: RaycastError, retry: str | None) -> None:
+    """SDKs and agents honour x-should-retry: Claude Code retried a 401 for three minutes."""
+    assert error_info(error).headers.get("x-should-retry") == retry

@@ -499,7 +499,11 @@ def test_gateway_keys_as_x_api_key_or_bearer(keyed_gateway: Any) -> None:
         assert body["error"] == {"type": "authentication_error", "message": "Incorrect API key."}
         with pytest.raises(anthropic.AuthenticationError):
             wrong.messages.count_tokens(model=MODEL, messages=user("x"))
+        assert caught.value.response.headers["x-should-retry"] == "false"  # one try, not 3 min
     with httpx2.Client(base_url=base) as http:
+        for probe in ("/", "/api/hello"):  # Claude Code's probes need no key, spend nothing
+            assert http.head(probe).status_code == 200
+        assert http.get("/v1/models").status_code == 401
         too_big = http.post(
             "/v1/messages",
             headers={"x-api-key": "sk-gateway-test"},

@@ -376,8 +376,12 @@ async def test_an_unknown_previous_response_is_404(client: openai.AsyncOpenAI) -
 async def test_store_false_stores_nothing(upstream_options: dict[str, Any]) -> None:
     home = Path(upstream_options["home"])
     async with AsyncRaycastClient(**upstream_options) as upstream:
-        transport = httpx2.ASGITransport(create_app(GatewaySettings(), client=upstream))
-        async with httpx2.AsyncClient(transport=transport, base_url="http://gw") as http:
+        app = create_app(GatewaySettings(), client=upstream)
+        transport = httpx2.ASGITransport(app)
+        async with (
+            app.router.lifespan_context(app),  # its end waits for the store's writes
+            httpx2.AsyncClient(transport=transport, base_url="http://gw") as http,
+        ):
             client = openai.AsyncOpenAI(
                 api_key="-", base_url="http://gw/v1", http_client=http, max_retries=0
             )

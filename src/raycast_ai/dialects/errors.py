@@ -2,6 +2,9 @@
 dialect writes an `ErrorInfo` in its own body shape.
 
 The kinds are OpenAI's error types, the gateway's first dialect; others translate them.
+Errors a retry cannot fix (a refused token, no access, no credits, no token at all) carry
+`x-should-retry: false`, which the openai and anthropic SDKs honour: Claude Code otherwise
+retried a 401 for three minutes.
 
 error                                    status  type                   code
 InvalidRequestError                      400     invalid_request_error  invalid_request
@@ -52,9 +55,11 @@ def error_info(exc: errors.RaycastError) -> ErrorInfo:
         return ErrorInfo(400, message, "invalid_request_error", "invalid_request")
     if isinstance(exc, errors.AuthenticationError):
         code = kind or "upstream_authentication_failed"
-        return ErrorInfo(401, message, "authentication_error", code)
+        return ErrorInfo(401, message, "authentication_error", code, None, NO_RETRY)
     if isinstance(exc, errors.PermissionDeniedError):
-        return ErrorInfo(403, message, "permission_error", kind or "upstream_forbidden")
+        return ErrorInfo(
+            403, message, "permission_error", kind or "upstream_forbidden", None, NO_RETRY
+        )
     if isinstance(exc, errors.ModelNotFoundError):
         return ErrorInfo(404, message, "invalid_request_error", "model_not_found", "model")
     if isinstance(exc, errors.RateLimitError):

@@ -42,4 +42,5 @@ def anthropic_routes() -> list[Route]:
     return [
         Route("/v1/messages/count_tokens", count_tokens, methods=["POST"]),
         Route("/", root, methods=["GET"]),  # HEAD comes with GET
+        Route("/api/hello", root, methods=["GET"]),  # Claude Code's connectivity probe
     ]

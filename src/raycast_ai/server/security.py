@@ -12,13 +12,14 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from raycast_ai.dialects.errors import ErrorInfo
+from raycast_ai.dialects.errors import NO_RETRY, ErrorInfo
 
 from .routes import dialect_for
 
 log = logging.getLogger("raycast_ai.server")
 
-OPEN_PATHS = frozenset({"/health"})
+# What probes ask for (Claude Code HEADs these) says nothing and spends nothing.
+OPEN_PATHS = frozenset({"/health", "/", "/api/hello"})
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _ALLOW_METHODS = b"GET, POST, OPTIONS"
 _EXPOSE_HEADERS = b"x-request-id, x-raycast-rerouted, retry-after, retry-after-ms"
@@ -209,7 +210,7 @@ class APIKeyMiddleware:
             await send_error(
                 scope,
                 send,
-                ErrorInfo(401, problem, "invalid_request_error", "invalid_api_key"),
+                ErrorInfo(401, problem, "invalid_request_error", "invalid_api_key", None, NO_RETRY),
                 [(b"www-authenticate", b"Bearer")],
             )
             return
