@@ -385,15 +385,16 @@ async def rss_peak(process: psutil.Process, stop: asyncio.Event) -> int:
 async def concurrent(
     target: Target, n: int, process: psutil.Process
 ) -> tuple[list[Result], float, int]:
+    """The results, the gateway's CPU seconds and its peak RSS."""
     stop = asyncio.Event()
     sampler = asyncio.ensure_future(rss_peak(process, stop))
-    started = time.perf_counter()
+    cpu = cpu_seconds(process)
     results = await asyncio.gather(
         *(target.fetch(f"stream {i} of {n} @chunks:5 @delay:0.02") for i in range(n))
     )
-    wall = time.perf_counter() - started
+    cpu = cpu_seconds(process) - cpu
     stop.set()
-    return list(results), wall, await sampler
+    return list(results), cpu, await sampler
 
 
 async def latency(
@@ -484,16 +485,18 @@ async def concurrency(
     )
     print(
         "| path | streams | completed | errors | p50 ms | p99 ms | first round p50 ms | "
-        "gateway peak RSS MB |"
+        "gateway peak RSS MB | gateway CPU ms/stream |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     paths = (direct, *gateways) if compare else tuple(gateways)
     for n in levels:
         runs: dict[str, list[tuple[list[Result], int]]] = {t.name: [] for t in paths}
+        cpu: dict[str, float] = dict.fromkeys(runs, 0.0)
         for round in range(rounds):
             for target in paths if round % 2 == 0 else paths[::-1]:
-                results, _, peak = await concurrent(target, n, process)
+                results, spent, peak = await concurrent(target, n, process)
                 runs[target.name].append((results, peak))
+                cpu[target.name] += spent
         p50s: dict[str, float] = {}
         for target in paths:
             done = runs[target.name]
@@ -505,18 +508,20 @@ async def concurrency(
                 f"| {target.name} | {n} | {sum(map(len, per_round))}/{n * rounds} | "
                 f"{len(errors)} | {p50s[target.name] * 1000:.0f} "
                 f"| {_median_of(per_round, 0.99) * 1000:.0f} "
-                f"| {_median_of(per_round[:1], 0.5) * 1000:.0f} | {rss} |"
+                f"| {_median_of(per_round[:1], 0.5) * 1000:.0f} | {rss} "
+                f"| {cpu[target.name] / (n * rounds) * 1000:.2f} |"
             )
             if errors:
                 kinds = sorted({f"{r.status}:{r.error}" for r in errors})
-                print(f"|  |  | errors: {', '.join(kinds)} | | | | | |")
+                print(f"|  |  | errors: {', '.join(kinds)} | | | | | | |")
         first = gateways[0]
         for target in gateways[1:]:
             ratio = p50s[target.name] / p50s[first.name]
-            print(f"| {target.name} ÷ {first.name} | {n} | | | {ratio:.2f}x | | | |")
+            cost = cpu[target.name] / cpu[first.name]
+            print(f"| {target.name} ÷ {first.name} | {n} | | | {ratio:.2f}x | | | | {cost:.2f}x |")
         if compare:
             ratio = p50s[first.name] / p50s[direct.name]
-            print(f"| {first.name} ÷ direct | {n} | | | {ratio:.2f}x | | | |")
+            print(f"| {first.name} ÷ direct | {n} | | | {ratio:.2f}x | | | | |")
 
 
 def _median_of(per_round: list[list[float]], q: float) -> float:

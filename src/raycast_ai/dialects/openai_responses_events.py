@@ -108,8 +108,8 @@ def response_object(
     }
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"))
+# One encoder for every event: `json.dumps` builds a new one per call.
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class _Item:
@@ -172,9 +172,9 @@ class ResponsesEncoder:
         )
 
     def start(self) -> str:
-        created = self._snapshot("in_progress")
-        return self._json("response.created", response=created) + self._json(
-            "response.in_progress", response=created
+        created = ',"response":' + _dumps(self._snapshot("in_progress"))
+        return self._event("response.created", created) + self._event(
+            "response.in_progress", created
         )
 
     def frames(self, events: Iterable[Event]) -> str:

@@ -195,8 +195,10 @@ async def _keep(
     """Stores the answer; a store that fails costs the client its `previous_response_id`, not
     the answer (the failure is logged)."""
     try:
-        # Shielded: a client that leaves right after the answer still finds it stored.
-        await asyncio.shield(store.put(str(response["id"]), StoredResponse(response, messages)))
+        put = store.put(str(response["id"]), StoredResponse(response, messages))
+        # The write-behind store takes it without waiting (and without a task of its own);
+        # another is shielded, so a client that leaves right after the answer still finds it.
+        await (put if isinstance(store, WriteBehindStore) else asyncio.shield(put))
     except Exception:
         log.exception("storing response %s failed", response["id"])
 
