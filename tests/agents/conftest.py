@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -355,3 +356,25 @@ def tool_results(emulator: EmulatorServer, nonce: str) -> list[str]:
         for m in body["messages"]
         if m.get("author") == "tool"
     ]
+
+
+def nonce() -> str:
+    """A word that tells this test's requests from the others' in the emulator's records."""
+    return f"n{uuid.uuid4().hex[:10]}"
+
+
+def check_question(ran: Ran, stack: Stack, tag: str) -> None:
+    assert ran.code == 0, ran.explain()
+    assert ran.stdout.strip() == emulator_answer(stack.emulator, tag).strip(), ran.explain()
+
+
+def check_file_task(ran: Ran, stack: Stack, tag: str, workdir: Path) -> None:
+    """The agent ran the script's command: the file exists, and its output reached the model
+    side (the emulator got it as a tool result, and the final answer quotes it)."""
+    assert ran.code == 0, ran.explain()
+    created = workdir / "created.txt"
+    assert created.is_file(), ran.explain()
+    assert created.read_text(encoding="utf-8") == f"{OUTPUT}\n"
+    assert any(OUTPUT in result for result in tool_results(stack.emulator, tag)), ran.explain()
+    said = ran.stdout.partition("Done. The command printed: ")[2]
+    assert OUTPUT in said, ran.explain()

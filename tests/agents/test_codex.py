@@ -3,7 +3,6 @@ a file made by its exec_command tool, and both again through `raycast-ai launch 
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
@@ -12,14 +11,13 @@ from .conftest import (
     CODEX_QUIET,
     FILE_TASK,
     KEY,
-    OUTPUT,
-    Ran,
     Stack,
-    emulator_answer,
+    check_file_task,
+    check_question,
     launch_command,
     launch_env,
+    nonce,
     run_agent,
-    tool_results,
 )
 
 MODEL = "openai-gpt-4o-mini"
@@ -44,25 +42,6 @@ env_key = "{KEY_ENV}"
 """
     (home / "config.toml").write_text(provider, encoding="utf-8")
     return {**env, "CODEX_HOME": str(home), KEY_ENV: KEY}
-
-
-def nonce() -> str:
-    return f"n{uuid.uuid4().hex[:10]}"
-
-
-def check_question(ran: Ran, stack: Stack, tag: str) -> None:
-    assert ran.code == 0, ran.explain()
-    assert ran.stdout.strip() == emulator_answer(stack.emulator, tag).strip(), ran.explain()
-
-
-def check_file_task(ran: Ran, stack: Stack, tag: str, workdir: Path) -> None:
-    assert ran.code == 0, ran.explain()
-    created = workdir / "created.txt"
-    assert created.is_file(), ran.explain()
-    assert created.read_text(encoding="utf-8") == f"{OUTPUT}\n"
-    assert any(OUTPUT in result for result in tool_results(stack.emulator, tag)), ran.explain()
-    said = ran.stdout.partition("Done. The command printed: ")[2]
-    assert OUTPUT in said, ran.explain()
 
 
 def test_a_question_prints_the_emulators_answer(

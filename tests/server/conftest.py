@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,29 @@ def upstream_options(emulator: EmulatorServer, tmp_path: Path) -> dict[str, Any]
 async def upstream(upstream_options: dict[str, Any]) -> AsyncIterator[AsyncRaycastClient]:
     async with AsyncRaycastClient(**upstream_options) as client:
         yield client
+
+
+@dataclass(frozen=True)
+class GatewayAt:
+    """Where an SDK finds the gateway: `http_client` None means the SDK's own, over a loopback
+    socket to uvicorn; else an in-process ASGI client."""
+
+    base_url: str
+    http_client: httpx2.AsyncClient | None
+
+
+@pytest.fixture(params=["in-process", "uvicorn"])
+async def gateway_at(
+    request: pytest.FixtureRequest, upstream_options: dict[str, Any], gateway: Gateway
+) -> AsyncIterator[GatewayAt]:
+    """The gateway over the emulator, in-process or under uvicorn: each SDK test runs on both."""
+    if request.param == "uvicorn":
+        yield GatewayAt(gateway.base_url, None)
+        return
+    async with AsyncRaycastClient(**upstream_options) as upstream:
+        transport = httpx2.ASGITransport(create_app(GatewaySettings(), client=upstream))
+        async with httpx2.AsyncClient(transport=transport, base_url="http://gateway") as http:
+            yield GatewayAt("http://gateway", http)
 
 
 @pytest.fixture

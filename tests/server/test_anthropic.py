@@ -15,7 +15,6 @@ import httpx2
 import pytest
 from starlette.testclient import TestClient
 
-from raycast_ai.client import AsyncRaycastClient
 from raycast_ai.emulator.server import EmulatorServer
 from raycast_ai.emulator.text import answer_chunks, reasoning_chunks, tool_reply_chunks
 from raycast_ai.emulator.tools import arguments_for
@@ -63,26 +62,16 @@ def sse(raw: str) -> list[tuple[str, Any]]:
     return out
 
 
-@pytest.fixture(params=["in-process", "uvicorn"])
-async def client(
-    request: pytest.FixtureRequest, upstream_options: dict[str, Any], gateway: Any
-) -> AsyncIterator[anthropic.AsyncAnthropic]:
+@pytest.fixture
+async def client(gateway_at: Any) -> AsyncIterator[anthropic.AsyncAnthropic]:
     """The official async client, talking to the gateway in-process or over a loopback socket."""
-    if request.param == "uvicorn":
-        async with anthropic.AsyncAnthropic(
-            api_key="unused", base_url=gateway.base_url, max_retries=0
-        ) as over_tcp:
-            yield over_tcp
-        return
-    async with AsyncRaycastClient(**upstream_options) as upstream:
-        transport = httpx2.ASGITransport(create_app(GatewaySettings(), client=upstream))
-        async with (
-            httpx2.AsyncClient(transport=transport, base_url="http://gateway") as http,
-            anthropic.AsyncAnthropic(
-                api_key="unused", base_url="http://gateway", http_client=http, max_retries=0
-            ) as in_process,
-        ):
-            yield in_process
+    async with anthropic.AsyncAnthropic(
+        api_key="unused",
+        base_url=gateway_at.base_url,
+        http_client=gateway_at.http_client,
+        max_retries=0,
+    ) as sdk:
+        yield sdk
 
 
 @pytest.fixture

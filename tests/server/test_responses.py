@@ -93,26 +93,16 @@ def nonce() -> str:
     return uuid.uuid4().hex[:12]
 
 
-@pytest.fixture(params=["in-process", "uvicorn"])
-async def client(
-    request: pytest.FixtureRequest, upstream_options: dict[str, Any], gateway: Any
-) -> AsyncIterator[openai.AsyncOpenAI]:
+@pytest.fixture
+async def client(gateway_at: Any) -> AsyncIterator[openai.AsyncOpenAI]:
     """The official async client, talking to the gateway in-process or over a loopback socket."""
-    if request.param == "uvicorn":
-        async with openai.AsyncOpenAI(
-            api_key="unused", base_url=gateway.base_url + "/v1", max_retries=0
-        ) as over_tcp:
-            yield over_tcp
-        return
-    async with AsyncRaycastClient(**upstream_options) as upstream:
-        transport = httpx2.ASGITransport(create_app(GatewaySettings(), client=upstream))
-        async with (
-            httpx2.AsyncClient(transport=transport, base_url="http://gateway") as http,
-            openai.AsyncOpenAI(
-                api_key="unused", base_url="http://gateway/v1", http_client=http, max_retries=0
-            ) as in_process,
-        ):
-            yield in_process
+    async with openai.AsyncOpenAI(
+        api_key="unused",
+        base_url=gateway_at.base_url + "/v1",
+        http_client=gateway_at.http_client,
+        max_retries=0,
+    ) as sdk:
+        yield sdk
 
 
 async def test_plain_answer(client: openai.AsyncOpenAI) -> None:

@@ -87,6 +87,19 @@ def usage_dict(usage: Usage) -> dict[str, Any]:
     return out
 
 
+def usage_end(
+    head: str, usage: Usage | None, messages: Sequence[Mapping[str, Any]], said: list[str]
+) -> str:
+    """The last chunk, with the usage (Raycast's, else an estimate that says it is one) and no
+    choices, then [DONE]; `head` is the opening of the stream's chunks."""
+    if usage is not None:
+        body = usage_dict(usage)
+    else:
+        body = {**usage_dict(estimate_usage(messages, said)), "estimated": True}
+    opening = head[: head.index('"choices":')]
+    return opening + '"choices":[],"usage":' + _dumps(body) + "}\n\n" + DONE
+
+
 def _dumps(value: object) -> str:
     return json.dumps(value, separators=(",", ":"))
 
@@ -209,12 +222,7 @@ class ChunkEncoder:
         """The frames after the last event: the usage chunk when asked for, then [DONE]."""
         if self._said is None:
             return DONE
-        if self.usage is not None:
-            usage = usage_dict(self.usage)
-        else:
-            usage = {**usage_dict(estimate_usage(self._messages, self._said)), "estimated": True}
-        head = self._head[: self._head.index('"choices":')]
-        return head + '"choices":[],"usage":' + _dumps(usage) + "}\n\n" + DONE
+        return usage_end(self._head, self.usage, self._messages, self._said)
 
     @staticmethod
     def error(info: ErrorInfo) -> str:

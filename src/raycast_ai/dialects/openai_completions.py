@@ -10,7 +10,6 @@ this dialect's answer.
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,9 +22,9 @@ from raycast_ai.protocol.completion import Completion
 from raycast_ai.protocol.events import Event, Finish, TextDelta, Usage
 from raycast_ai.protocol.request import ChatOptions
 
-from .base import Chat, completion_usage, estimate_usage
+from .base import Chat, completion_usage
 from .errors import BadRequest, ErrorInfo, invalid_request, validation_error
-from .openai_chat import DONE, PING, finish_reason, usage_dict
+from .openai_chat import DONE, PING, finish_reason, usage_dict, usage_end
 from .openai_chat import error_json as error_json  # this dialect's errors are OpenAI's
 from .openai_wire import StreamOptions
 
@@ -132,12 +131,7 @@ class TextEncoder:
     def end(self) -> str:
         if self._said is None:
             return DONE
-        if self.usage is not None:
-            usage = usage_dict(self.usage)
-        else:
-            usage = {**usage_dict(estimate_usage(self._messages, self._said)), "estimated": True}
-        head = self._head[: self._head.index('"choices":')]
-        return head + '"choices":[],"usage":' + json.dumps(usage) + "}\n\n" + DONE
+        return usage_end(self._head, self.usage, self._messages, self._said)
 
     @staticmethod
     def error(info: ErrorInfo) -> str:

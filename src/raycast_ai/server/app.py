@@ -29,7 +29,7 @@ from raycast_ai.protocol.catalog import Catalog
 from raycast_ai.protocol.errors import RaycastError
 
 from .anthropic import anthropic_routes
-from .chat import chat_endpoint, error_response, json_response
+from .chat import chat_endpoint, error_response, failed, json_response
 from .disconnect import DisconnectMiddleware
 from .openapi import openapi_document
 from .responses import response_routes
@@ -189,16 +189,7 @@ def _error(info: ErrorInfo, path: str = "") -> Response:
 
 async def _raycast_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RaycastError)
-    info = error_info(exc)
-    log.info(
-        "%s %s -> %d %s (%s)",
-        request.method,
-        request.url.path,
-        info.status,
-        info.code,
-        type(exc).__name__,
-    )
-    return _error(info, request.url.path)
+    return failed(request, dialect_for(request.url.path), exc)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
