@@ -81,6 +81,19 @@ async def gateway_at(
 
 
 @pytest.fixture
+async def client(gateway_at: GatewayAt) -> AsyncIterator[openai.AsyncOpenAI]:
+    """The official async openai client, talking to the gateway in-process or over a loopback
+    socket (test_anthropic.py has the anthropic one under the same name)."""
+    async with openai.AsyncOpenAI(
+        api_key="unused",
+        base_url=gateway_at.base_url + "/v1",
+        http_client=gateway_at.http_client,
+        max_retries=0,
+    ) as sdk:
+        yield sdk
+
+
+@pytest.fixture
 def app(upstream: AsyncRaycastClient) -> Starlette:
     return create_app(GatewaySettings(), client=upstream)
 

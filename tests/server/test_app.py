@@ -6,7 +6,6 @@ Most tests run twice: in-process (httpx2's ASGITransport) and against a real uvi
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx2
@@ -57,18 +56,6 @@ async def drain(stream: Any, into: list[str]) -> None:
 
 def expected(prompt: str, n: int, model: str = MODEL) -> str:
     return "".join(answer_chunks(prompt, model, n))
-
-
-@pytest.fixture
-async def client(gateway_at: Any) -> AsyncIterator[openai.AsyncOpenAI]:
-    """The official async client, talking to the gateway in-process or over a loopback socket."""
-    async with openai.AsyncOpenAI(
-        api_key="unused",
-        base_url=gateway_at.base_url + "/v1",
-        http_client=gateway_at.http_client,
-        max_retries=0,
-    ) as sdk:
-        yield sdk
 
 
 async def test_non_streamed_answer(client: openai.AsyncOpenAI) -> None:

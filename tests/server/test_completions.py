@@ -3,7 +3,6 @@ in-process and over a socket (the `client` fixture of test_app.py's kind)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import openai
@@ -14,18 +13,6 @@ from raycast_ai.emulator.text import answer_chunks, count_tokens
 pytestmark = pytest.mark.anyio
 
 MODEL = "openai-gpt-4o-mini"
-
-
-@pytest.fixture
-async def client(gateway_at: Any) -> AsyncIterator[openai.AsyncOpenAI]:
-    """The official async client, talking to the gateway in-process or over a loopback socket."""
-    async with openai.AsyncOpenAI(
-        api_key="unused",
-        base_url=gateway_at.base_url + "/v1",
-        http_client=gateway_at.http_client,
-        max_retries=0,
-    ) as sdk:
-        yield sdk
 
 
 def expected(prompt: str, n: int) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -91,18 +90,6 @@ def upstream_body(emulator: EmulatorServer, nonce: str) -> dict[str, Any]:
 
 def nonce() -> str:
     return uuid.uuid4().hex[:12]
-
-
-@pytest.fixture
-async def client(gateway_at: Any) -> AsyncIterator[openai.AsyncOpenAI]:
-    """The official async client, talking to the gateway in-process or over a loopback socket."""
-    async with openai.AsyncOpenAI(
-        api_key="unused",
-        base_url=gateway_at.base_url + "/v1",
-        http_client=gateway_at.http_client,
-        max_retries=0,
-    ) as sdk:
-        yield sdk
 
 
 async def test_plain_answer(client: openai.AsyncOpenAI) -> None:
