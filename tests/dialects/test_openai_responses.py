@@ -613,6 +613,8 @@ def test_every_item_is_done_once_and_numbers_rise(events: list[Event], fail: boo
     assert parsed[-1]["response"]["output"] == sorted(done, key=lambda i: i["id"][-2:])
     usage = parsed[-1]["response"]["usage"]
     assert (usage is None) == fail
+    # What is kept for `previous_response_id` and `GET` is exactly what was sent.
+    assert parsed[-1]["response"] == encoder.response
 
 
 TERMINAL = {"response.completed", "response.incomplete", "response.failed"}

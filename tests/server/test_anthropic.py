@@ -341,8 +341,8 @@ async def test_a_reroute_names_the_model_that_answered(client: anthropic.AsyncAn
         (
             "@fault:503",
             MODEL,
-            anthropic.InternalServerError,
-            503,
+            anthropic.OverloadedError,
+            529,
             "overloaded_error",
             "temporarily unavailable",
         ),
@@ -516,3 +516,14 @@ def test_a_client_disconnect_closes_the_upstream_request(
             next(texts)
         record = emulator.recorder.wait_for_outcome("disconnected", timeout=2.0)
     assert record.path == CHAT_PATH
+
+
+async def test_every_answer_carries_the_request_id_the_sdk_reads(
+    client: anthropic.AsyncAnthropic,
+) -> None:
+    message = await client.messages.create(model=MODEL, max_tokens=10, messages=user("hi"))
+    assert message._request_id is not None
+    assert message._request_id.startswith("req_")
+    with pytest.raises(anthropic.NotFoundError) as caught:
+        await client.messages.create(model="no-such-model", max_tokens=10, messages=user("hi"))
+    assert caught.value.request_id is not None

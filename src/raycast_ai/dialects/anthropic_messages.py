@@ -408,5 +408,11 @@ def error_json(info: ErrorInfo) -> bytes:
     return _dumps(error_body(info)).encode()
 
 
+def error_status(info: ErrorInfo) -> int:
+    """Anthropic's status for the error: Raycast unavailable is its 529 `overloaded_error`, which
+    its SDK and Claude Code retry as Anthropic's own overload."""
+    return 529 if info.status == 503 else info.status
+
+
 def request_schema(ref_template: str) -> dict[str, Any]:
     return MessagesRequest.model_json_schema(ref_template=ref_template)

@@ -21,6 +21,9 @@ IncompleteStreamError                    502     upstream_error         incomple
 APIConnectionError                       502     upstream_error         upstream_unreachable
 UpstreamError from a Raycast 503         503     upstream_error         upstream_unavailable
 APITimeoutError                          504     timeout_error          upstream_timeout
+
+A dialect may answer a status its clients know better (`Dialect.error_status`): Anthropic's
+gives 503 as its 529.
 """
 
 from __future__ import annotations

@@ -291,6 +291,10 @@ def error_json(info: ErrorInfo) -> bytes:
     return json.dumps(error_body(info), separators=(",", ":")).encode()
 
 
+def error_status(info: ErrorInfo) -> int:
+    return info.status
+
+
 name = "openai-chat"
 
 

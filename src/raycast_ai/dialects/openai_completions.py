@@ -25,7 +25,10 @@ from raycast_ai.protocol.request import ChatOptions
 from .base import Chat, completion_usage
 from .errors import BadRequest, ErrorInfo, invalid_request, validation_error
 from .openai_chat import DONE, PING, finish_reason, usage_dict, usage_end
-from .openai_chat import error_json as error_json  # this dialect's errors are OpenAI's
+
+# This dialect's errors are OpenAI's.
+from .openai_chat import error_json as error_json
+from .openai_chat import error_status as error_status
 from .openai_wire import StreamOptions
 
 name = "openai-completions"

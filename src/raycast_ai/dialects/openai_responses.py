@@ -22,9 +22,12 @@ from raycast_ai.protocol.events import Event, ReasoningDelta, TextDelta, ToolCal
 from raycast_ai.protocol.request import ChatOptions
 from raycast_ai.protocol.tokens import estimate_message_tokens, estimate_tokens
 
-from . import openai_chat
 from .base import Chat, completion_usage
-from .errors import BadRequest, ErrorInfo, invalid_request, validation_error
+from .errors import BadRequest, invalid_request, validation_error
+
+# This dialect's errors are OpenAI's.
+from .openai_chat import error_json as error_json
+from .openai_chat import error_status as error_status
 from .openai_responses_events import (
     INCOMPLETE,
     Context,
@@ -258,10 +261,6 @@ def body(
         output=output,
         usage=usage_dict(usage, estimated),
     )
-
-
-def error_json(info: ErrorInfo) -> bytes:
-    return openai_chat.error_json(info)
 
 
 def request_schema(ref_template: str) -> dict[str, Any]:

@@ -112,16 +112,22 @@ def response_object(
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
-class _Item:
-    """An output item being streamed: its wire object and the text, summary or arguments so far."""
+def _or_null(value: dict[str, Any] | None) -> str:
+    return "null" if value is None else _dumps(value)
 
-    __slots__ = ("index", "item", "parts", "tool")
+
+class _Item:
+    """An output item being streamed: its wire object, the text, summary or arguments so far,
+    and once it is done, its JSON."""
+
+    __slots__ = ("index", "item", "json", "parts", "tool")
 
     def __init__(self, index: int, item: dict[str, Any], tool: ToolName | None = None) -> None:
         self.index = index
         self.item = item
         self.parts: list[str] = []
         self.tool = tool
+        self.json = ""
 
     @property
     def id(self) -> str:
@@ -154,6 +160,7 @@ class ResponsesEncoder:
         self._finish = ""
         # While a message is the one open item: what its text deltas share, and its text.
         self._text: tuple[str, list[str]] | None = None
+        self._echo: str | None = None
         self.response: dict[str, Any] | None = None
 
     def _event(self, kind: str, payload: str) -> str:
@@ -165,14 +172,41 @@ class ResponsesEncoder:
     def _json(self, kind: str, **fields: Any) -> str:
         return self._event(kind, "," + _dumps(fields)[1:-1] if fields else "")
 
-    def _snapshot(self, status: str, **extra: Any) -> dict[str, Any]:
+    def _snapshot(
+        self,
+        status: str,
+        usage: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> str:
+        """The response object, as `response`, and its JSON; the items' JSON is reused, and the
+        request fields it echoes are encoded once per stream."""
         output = [item.item for item in self._items]
-        return response_object(
-            self._context, self.id, self.created, self.model, status=status, output=output, **extra
+        self.response = response_object(
+            self._context,
+            self.id,
+            self.created,
+            self.model,
+            status=status,
+            output=output,
+            usage=usage,
+            error=error,
+        )
+        if self._echo is None:
+            echo = self._context.echo
+            self._echo = "," + _dumps(echo)[1:-1] if echo else ""
+        reason = INCOMPLETE.get(status)
+        details = f'{{"reason":"{reason}"}}' if reason else "null"
+        return (
+            f'{{"id":"{self.id}","object":"response","created_at":{self.created},'
+            f'"status":"{"incomplete" if reason else status}","background":false,'
+            f'"error":{_or_null(error)},"incomplete_details":{details},'
+            f'"model":{_quote(self.model)},"output":[{",".join(i.json for i in self._items)}],'
+            f'"usage":{_or_null(usage)},"truncation":"disabled","user":null{self._echo}}}'
         )
 
     def start(self) -> str:
-        created = ',"response":' + _dumps(self._snapshot("in_progress"))
+        created = ',"response":' + self._snapshot("in_progress")
+        self.response = None
         return self._event("response.created", created) + self._event(
             "response.in_progress", created
         )
@@ -238,27 +272,28 @@ class ResponsesEncoder:
 
     def _add(self, kind: str) -> str:
         index = len(self._items)
-        ids = {"item_id": "", "output_index": index}
         item: dict[str, Any]
         if kind == "message":
-            item = {"id": f"msg_{self._suffix}{index:02d}", "type": "message"}
-            item |= {"status": "in_progress", "role": "assistant", "content": []}
+            id = f"msg_{self._suffix}{index:02d}"
+            item = {"id": id, "type": "message", "status": "in_progress", "role": "assistant"}
+            item["content"] = []
             follow = "response.content_part.added"
-            part: dict[str, Any] = {"type": "output_text", "text": "", "annotations": []}
-            ids |= {"item_id": item["id"], "content_index": 0}
+            part = '"content_index":0,"part":{"type":"output_text","text":"","annotations":[]}'
         else:
-            item = {"id": f"rs_{self._suffix}{index:02d}", "type": "reasoning", "summary": []}
+            id = f"rs_{self._suffix}{index:02d}"
+            item = {"id": id, "type": "reasoning", "summary": []}
             follow = "response.reasoning_summary_part.added"
-            part = {"type": "summary_text", "text": ""}
-            ids |= {"item_id": item["id"], "summary_index": 0}
+            part = '"summary_index":0,"part":{"type":"summary_text","text":""}'
         opened = _Item(index, item)
         self._items.append(opened)
         self._open.append(opened)
+        where = f',"item_id":"{id}","output_index":{index}'
         if kind == "message":
-            where = f',"item_id":"{opened.id}","output_index":{index},"content_index":0,"delta":'
-            self._text = (where, opened.parts)
-        added = self._json("response.output_item.added", output_index=index, item=item)
-        return added + self._json(follow, **ids, part=part)
+            self._text = (f'{where},"content_index":0,"delta":', opened.parts)
+        added = f',"output_index":{index},"item":{_dumps(item)}'
+        return self._event("response.output_item.added", added) + self._event(
+            follow, f"{where},{part}"
+        )
 
     def _tool_call(self, event: ToolCallDelta) -> str:
         out = ""
@@ -307,40 +342,60 @@ class ResponsesEncoder:
         return out
 
     def _close(self, opened: _Item, status: str) -> str:
-        item, text = opened.item, "".join(opened.parts)
-        ids = {"item_id": opened.id, "output_index": opened.index}
-        kind = item["type"]
-        out = ""
-        if kind == "message":
-            part = {"type": "output_text", "text": text, "annotations": []}
-            out += self._json(
-                "response.output_text.done", **ids, content_index=0, text=text, logprobs=[]
-            )
-            out += self._json("response.content_part.done", **ids, content_index=0, part=part)
-            item.update(status=status, content=[part])
-        elif kind == "reasoning":
-            part = {"type": "summary_text", "text": text}
-            out += self._json(
-                "response.reasoning_summary_text.done", **ids, summary_index=0, text=text
-            )
-            out += self._json(
-                "response.reasoning_summary_part.done", **ids, summary_index=0, part=part
-            )
-            item["summary"] = [part]
-        elif kind == "custom_tool_call":
-            value = custom_input(text)
-            if value:
-                out += self._json("response.custom_tool_call_input.delta", **ids, delta=value)
-            out += self._json("response.custom_tool_call_input.done", **ids, input=value)
-            item.update(status=status, input=value)
+        """The item's closing events, ending with its `response.output_item.done`."""
+        text = "".join(opened.parts)
+        if opened.item["type"] in ("message", "reasoning"):
+            out = self._close_text(opened, text, status)
         else:
-            name = item["name"]
-            text = text or "{}"  # clients parse the arguments as JSON
-            out += self._json(
-                "response.function_call_arguments.done", **ids, name=name, arguments=text
+            out = self._close_call(opened, text, status)
+            opened.json = _dumps(opened.item)
+        done = f',"output_index":{opened.index},"item":{opened.json}'
+        return out + self._event("response.output_item.done", done)
+
+    def _close_text(self, opened: _Item, text: str, status: str) -> str:
+        """A message's or a reasoning summary's closing events, written from templates (they
+        are most of a short stream's JSON)."""
+        where = f',"item_id":"{opened.id}","output_index":{opened.index}'
+        quoted = _quote(text)
+        if opened.item["type"] == "message":
+            part = f'{{"type":"output_text","text":{quoted},"annotations":[]}}'
+            opened.item.update(
+                status=status, content=[{"type": "output_text", "text": text, "annotations": []}]
             )
-            item.update(status=status, arguments=text)
-        return out + self._json("response.output_item.done", output_index=opened.index, item=item)
+            opened.json = (
+                f'{{"id":"{opened.id}","type":"message","status":"{status}",'
+                f'"role":"assistant","content":[{part}]}}'
+            )
+            done = f'{where},"content_index":0,"text":{quoted},"logprobs":[]'
+            out = self._event("response.output_text.done", done)
+            return out + self._event(
+                "response.content_part.done", f'{where},"content_index":0,"part":{part}'
+            )
+        part = f'{{"type":"summary_text","text":{quoted}}}'
+        opened.item["summary"] = [{"type": "summary_text", "text": text}]
+        opened.json = f'{{"id":"{opened.id}","type":"reasoning","summary":[{part}]}}'
+        out = self._event(
+            "response.reasoning_summary_text.done", f'{where},"summary_index":0,"text":{quoted}'
+        )
+        return out + self._event(
+            "response.reasoning_summary_part.done", f'{where},"summary_index":0,"part":{part}'
+        )
+
+    def _close_call(self, opened: _Item, text: str, status: str) -> str:
+        item = opened.item
+        ids = {"item_id": opened.id, "output_index": opened.index}
+        if item["type"] == "custom_tool_call":
+            value = custom_input(text)
+            out = ""
+            if value:
+                out = self._json("response.custom_tool_call_input.delta", **ids, delta=value)
+            item.update(status=status, input=value)
+            return out + self._json("response.custom_tool_call_input.done", **ids, input=value)
+        text = text or "{}"  # clients parse the arguments as JSON
+        item.update(status=status, arguments=text)
+        return self._json(
+            "response.function_call_arguments.done", **ids, name=item["name"], arguments=text
+        )
 
     def end(self, final: Mapping[str, Any] | None = None) -> str:
         """The last events; `final`, a stored response being replayed, is sent as it is."""
@@ -362,15 +417,14 @@ class ResponsesEncoder:
             )
             usage = usage_dict(estimate_usage(self._chat.messages, said, reasoning), True)
         status = self._finish if self._finish in INCOMPLETE else "completed"
-        self.response = self._snapshot(status, usage=usage)
         kind = "response.incomplete" if status in INCOMPLETE else "response.completed"
-        return out + self._json(kind, response=self.response)
+        return out + self._event(kind, ',"response":' + self._snapshot(status, usage=usage))
 
     def error(self, info: ErrorInfo) -> str:
         """After status 200, an error ends the response as `response.failed`."""
         out = self._close_all("incomplete")
-        self.response = self._snapshot("failed", error=failure(info))
-        return out + self._json("response.failed", response=self.response)
+        failed = ',"response":' + self._snapshot("failed", error=failure(info))
+        return out + self._event("response.failed", failed)
 
 
 def failure(info: ErrorInfo) -> dict[str, Any]:

@@ -36,7 +36,10 @@ Catalogs = Callable[[Request], Awaitable[Catalog]]
 
 def error_response(dialect: Dialect, info: ErrorInfo) -> Response:
     return Response(
-        dialect.error_json(info), info.status, info.headers, media_type="application/json"
+        dialect.error_json(info),
+        dialect.error_status(info),
+        info.headers,
+        media_type="application/json",
     )
 
 

@@ -29,14 +29,16 @@ async def send_error(
     scope: Scope, send: Send, info: ErrorInfo, extra: Iterable[tuple[bytes, bytes]] = ()
 ) -> None:
     """The error in the shape of the dialect the request's path speaks."""
-    body = dialect_for(scope["path"]).error_json(info)
+    dialect = dialect_for(scope["path"])
+    body = dialect.error_json(info)
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
         *((k.encode(), v.encode()) for k, v in info.headers.items()),
         *extra,
     ]
-    await send({"type": "http.response.start", "status": info.status, "headers": headers})
+    status = dialect.error_status(info)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -48,7 +50,8 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 
 class RequestIdMiddleware:
-    """Echoes a well-formed `x-request-id` or makes one; every response carries it.
+    """Echoes a well-formed `x-request-id` or makes one; every response carries it, also as
+    `request-id`, the header the anthropic SDK reads.
 
     Also the last line of defence: an unexpected exception becomes a 500 in OpenAI's error shape
     (when nothing was sent yet) instead of a bare text body.
@@ -75,7 +78,8 @@ class RequestIdMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message["headers"] = [*message.get("headers", ()), (b"x-request-id", raw_id)]
+                ids = [(b"x-request-id", raw_id), (b"request-id", raw_id)]
+                message["headers"] = [*message.get("headers", ()), *ids]
             await send(message)
 
         try:
