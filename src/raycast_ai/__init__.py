@@ -14,6 +14,7 @@ from .errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    AttachmentError,
     AuthenticationError,
     IncompleteStreamError,
     InvalidRequestError,
@@ -23,6 +24,7 @@ from .errors import (
     RateLimitError,
     RaycastError,
     StreamDecodeError,
+    UploadError,
     UpstreamError,
 )
 
@@ -31,6 +33,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from .attachments import Attachment
     from .client import AsyncChatStream, AsyncRaycastClient, ChatStream, RaycastClient, Timeout
     from .protocol.catalog import Catalog, ModelEntry
     from .protocol.completion import Completion, ToolCall
@@ -48,6 +51,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _LAZY = {
+    "Attachment": ".attachments",
     **dict.fromkeys(
         ("AsyncChatStream", "AsyncRaycastClient", "ChatStream", "RaycastClient", "Timeout"),
         ".client",
@@ -81,6 +85,8 @@ __all__ = [
     "APITimeoutError",
     "AsyncChatStream",
     "AsyncRaycastClient",
+    "Attachment",
+    "AttachmentError",
     "AuthenticationError",
     "Catalog",
     "ChatStream",
@@ -104,6 +110,7 @@ __all__ = [
     "Timeout",
     "ToolCall",
     "ToolCallDelta",
+    "UploadError",
     "UpstreamError",
     "Usage",
     "__version__",

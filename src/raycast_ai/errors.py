@@ -4,6 +4,7 @@ from .protocol.errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    AttachmentError,
     AuthenticationError,
     IncompleteStreamError,
     InvalidRequestError,
@@ -13,6 +14,7 @@ from .protocol.errors import (
     RateLimitError,
     RaycastError,
     StreamDecodeError,
+    UploadError,
     UpstreamError,
 )
 
@@ -20,6 +22,7 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "AttachmentError",
     "AuthenticationError",
     "IncompleteStreamError",
     "InvalidRequestError",
@@ -29,5 +32,6 @@ __all__ = [
     "RateLimitError",
     "RaycastError",
     "StreamDecodeError",
+    "UploadError",
     "UpstreamError",
 ]

@@ -347,7 +347,7 @@ def test_non_text_parts_are_refused_clearly(part: dict[str, Any]) -> None:
     message = str(info.value)
     assert f"'{part['type']}' content part" in message
     assert "user message" in message
-    assert "only send text" in message
+    assert "sends text parts" in message
 
 
 def test_text_part_without_text_is_refused() -> None:

@@ -14,8 +14,8 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from raycast_ai.protocol.request import CHAT_PATH, MODELS_PATH, encode_json
-from raycast_ai.protocol.signing import GET_BODY
+from raycast_ai.protocol.request import CHAT_PATH, MODELS_PATH
+from raycast_ai.protocol.signing import GET_BODY, encode_json
 
 from .account import credits_payload, me_payload
 from .catalog import models_payload

@@ -7,8 +7,7 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from raycast_ai.protocol.request import encode_json
-from raycast_ai.protocol.signing import is_device_id, verify_v2
+from raycast_ai.protocol.signing import encode_json, is_device_id, verify_v2
 
 from .config import EmulatorConfig
 from .delivery import Plan, json_plan

@@ -3,13 +3,15 @@
 RaycastError
 ├── MissingAuthError            (also a ValueError: no token was supplied anywhere)
 ├── InvalidRequestError         (also a ValueError: a message, option or setting we cannot send)
+│   └── AttachmentError             a file that cannot be sent (unreadable, too large, no vision)
 ├── APIStatusError              (the service answered with an error)
 │   ├── AuthenticationError         401, or an unsigned request refused
 │   ├── PermissionDeniedError       403
 │   ├── ModelNotFoundError          404, or a model name the catalog does not know
 │   ├── RateLimitError              429 (.retry_after)
 │   └── UpstreamError               anything else, incl. in-stream errors (.status_code, .type)
-│       └── StreamDecodeError           bytes or JSON that are not a Raycast stream
+│       ├── StreamDecodeError           bytes or JSON that are not a Raycast stream
+│       └── UploadError                 an attachment's upload failed (nothing was asked)
 ├── IncompleteStreamError       the stream ended before a finish reason (.partial_text)
 └── APIConnectionError          could not reach the service
     └── APITimeoutError             connect or read (idle) timeout
@@ -43,6 +45,11 @@ class MissingAuthError(RaycastError, ValueError):
 
 class InvalidRequestError(RaycastError, ValueError):
     pass
+
+
+class AttachmentError(InvalidRequestError):
+    """An attachment that cannot be sent: unreadable, malformed, too large, or for a model
+    without vision."""
 
 
 class APIStatusError(RaycastError):
@@ -132,3 +139,7 @@ class APIConnectionError(RaycastError):
 
 class APITimeoutError(APIConnectionError):
     pass
+
+
+class UploadError(UpstreamError):
+    """Uploading an attachment failed, so the question was not asked (never sent without it)."""

@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from .catalog import ModelEntry
 from .errors import InvalidRequestError
-from .signing import GET_BODY, signed_headers
+from .files import ATTACHMENT_PART, UPLOADED_PART, attachment_entries
+from .signing import GET_BODY, encode_json, signed_headers
 
 CHAT_PATH = "/api/v1/ai/chat_completions"
 MODELS_PATH = "/api/v1/ai/models"
@@ -103,11 +104,6 @@ def build_chat_request(
     )
 
 
-def encode_json(value: object) -> bytes:
-    """Compact, key-sorted UTF-8 JSON, as the app sends it; the signature covers these bytes."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
-
-
 def base_headers(token: str | None, user_agent: str = USER_AGENT) -> dict[str, str]:
     headers = {
         "Accept": "application/json",
@@ -164,11 +160,30 @@ def content_text(content: object, role: str) -> str:
             else:
                 raise InvalidRequestError(
                     f"A {role} message has a '{kind or type(part).__name__}' content part; "
-                    "raycast-ai can only send text parts to Raycast (attachments are not "
-                    "supported yet)."
+                    "raycast-ai sends text parts, and files attached to user messages."
                 )
         return "\n".join(texts)
     raise InvalidRequestError(f"A {role} message has content of type {type(content).__name__}.")
+
+
+def _text_and_files(content: object, role: str) -> tuple[str, list[str]]:
+    """A message's text, and the ids of the uploaded files of a user message."""
+    if role != "user" or not isinstance(content, list | tuple):
+        return content_text(content, role), []
+    files: list[str] = []
+    parts: list[object] = []
+    for part in content:
+        kind = part.get("type") if isinstance(part, Mapping) else None
+        if kind == UPLOADED_PART:
+            files.append(str(part["id"]))
+        elif kind == ATTACHMENT_PART:
+            raise InvalidRequestError(
+                "An attachment was not uploaded before the chat request; send it through "
+                "RaycastClient or AsyncRaycastClient, which upload attachments first."
+            )
+        else:
+            parts.append(part)
+    return content_text(parts, role), files
 
 
 def _convert_messages(
@@ -181,14 +196,17 @@ def _convert_messages(
         if not isinstance(message, Mapping):
             raise InvalidRequestError("Each message must be an object with 'role' and 'content'.")
         role = message.get("role")
-        text = content_text(message.get("content"), str(role))
+        text, files = _text_and_files(message.get("content"), str(role))
         if role in ("system", "developer"):
             if strategy == "message":
                 converted.append({"author": "system", "content": {"text": text}})
             elif text:
                 system_texts.append(text)
         elif role == "user":
-            converted.append({"author": "user", "content": {"text": text}})
+            content: dict[str, Any] = {"text": text}
+            if files:
+                content["attachments"] = attachment_entries(files)
+            converted.append({"author": "user", "content": content})
         elif role == "assistant":
             out: dict[str, Any] = {"author": "assistant", "content": {"text": text}}
             calls = message.get("tool_calls")

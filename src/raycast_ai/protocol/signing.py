@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 import string
 
@@ -60,3 +61,8 @@ def signed_headers(
     if secret:
         headers["X-Raycast-Signature-v2"] = signature_v2(secret, ts, device_id, body)
     return headers
+
+
+def encode_json(value: object) -> bytes:
+    """Compact, key-sorted UTF-8 JSON, as the app sends it; the signature covers these bytes."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
