@@ -74,14 +74,16 @@ def at_once(text: str, *, width: int = 60) -> list[str]:
     """The same blocks rendered without streaming."""
     console = Console(file=io.StringIO(), force_terminal=True, width=width, color_system=None)
     lines: list[str] = []
-    for block in BlockSplitter().feed(text + "\n\n"):
+    splitter = BlockSplitter()
+    for block in [*splitter.feed(text), splitter.flush()]:
         with console.capture() as capture:
             from rich.markdown import Markdown
 
             console.print(Markdown(block), width=width - 1)
-        if lines:
+        rendered = capture.get().rstrip("\n").split("\n")
+        if lines and rendered[0]:
             lines.append("")
-        lines += [line.rstrip() for line in capture.get().rstrip("\n").split("\n")]
+        lines += [line.rstrip() for line in rendered]
     return lines
 
 
@@ -111,11 +113,46 @@ def test_the_splitter_finishes_blocks_at_blank_lines_headings_and_fences() -> No
     assert splitter.feed("# Head") == []
     assert splitter.feed("ing\npara") == ["# Heading\n"]
     assert splitter.feed("graph\n") == []
-    assert splitter.feed("\n") == ["paragraph\n\n"]
-    assert splitter.feed("```\ncode\n\nmore\n") == []  # a blank line inside a fence
+    assert splitter.feed("\n") == []  # what comes next may continue it
+    assert splitter.feed("```\ncode\n\nmore\n") == ["paragraph\n\n"]  # a blank line in a fence
     assert splitter.feed("```\n") == ["```\ncode\n\nmore\n```\n"]
     assert splitter.feed("\n\n  \n") == []  # blank lines alone make no block
     assert splitter.feed("~~~~\nx\n~~~\n") == []  # a shorter fence does not close
     assert splitter.feed("~~~~\n") == ["~~~~\nx\n~~~\n~~~~\n"]
     assert splitter.feed("tail") == []
     assert splitter.flush() == "tail"
+
+
+def whole(text: str, *, width: int = 60) -> list[str]:
+    """The document rendered in one piece, as if it had not streamed."""
+    from rich.markdown import Markdown
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=width, color_system=None)
+    with console.capture() as capture:
+        console.print(Markdown(text), width=width - 1)
+    return [line.rstrip() for line in capture.get().rstrip("\n").split("\n")]
+
+
+# Markdown that broke streamed rendering: loose and nested lists, fences inside list items,
+# fences inside fences, runs of blank lines, tables, quotes, headings between paragraphs.
+TRICKY = {
+    "loose list": "Steps:\n\n1. First\n\n2. Second\n\n   - nested a\n\n   - nested b\n\n3. Third\n",
+    "fence in a list item": (
+        "1. Install:\n\n    ```bash\n    pip install x\n\n    x --help\n    ```\n\n2. Done\n"
+    ),
+    "fence in a fence": "````markdown\n```python\nprint(1)\n```\n````\n\nAfter.\n",
+    "blank lines": "Para one.\n\n\n\nPara two.\n\n\n",
+    "table": "| lang | typed |\n|---|---|\n| Python | gradually |\n| Rust | yes |\n\nEnd.\n",
+    "quote": "> quoted line\n> more\n\nAfter the quote.\n",
+    "headings": "# One\nText.\n## Two\n\n- a\n- b\n\n### Three\n",
+    "list then paragraph": "- a\n- b\n\nNot in the list.\n\n1. x\n\n   continued item\n",
+    "code languages": "```python\ndef f():\n\n    return 1\n```\n\n```js\nconst x = 1;\n```\n",
+}
+
+
+@pytest.mark.parametrize("piece", [1, 3, 16, 10_000])
+@pytest.mark.parametrize("name", TRICKY)
+def test_tricky_markdown_streams_as_it_renders_in_one_piece(name: str, piece: int) -> None:
+    text = TRICKY[name]
+    shown = stream(text, piece=piece, height=200)
+    assert shown == whole(text)  # no literal fences, no extra blank lines, nesting kept

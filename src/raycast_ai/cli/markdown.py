@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 _FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
 _HEADING = re.compile(r"^ {0,3}#{1,6}(\s|$)")
+_LIST_ITEM = re.compile(r"^ {0,3}([-*+]|\d{1,9}[.)])(\s|$)")
 HIDE_CURSOR = "\x1b[?25l"
 SHOW_CURSOR = "\x1b[?25h"
 
@@ -45,14 +46,20 @@ def closes(line: str, fence: str) -> bool:
 
 
 class BlockSplitter:
-    """Cuts streaming markdown into finished top-level blocks and an unfinished tail."""
+    """Cuts streaming markdown into finished top-level blocks and an unfinished tail.
 
-    __slots__ = ("_fence", "_scan", "tail")
+    A blank line ends a block only once the next line shows that a new one starts: not when
+    that line is indented (a list item's paragraphs and code, nested lists) or is the next item
+    of the list the block is, so that a loose list stays one list.
+    """
+
+    __slots__ = ("_cut", "_fence", "_scan", "tail")
 
     def __init__(self) -> None:
         self.tail = ""
         self._scan = 0  # where the first line not looked at yet starts in `tail`
         self._fence: str | None = None
+        self._cut: int | None = None  # after the blank lines that may end the block
 
     def feed(self, text: str) -> list[str]:
         """Adds text; returns the blocks it finished (never whitespace only)."""
@@ -60,15 +67,27 @@ class BlockSplitter:
         done: list[str] = []
         while (newline := self.tail.find("\n", self._scan)) != -1:
             start, self._scan = self._scan, newline + 1
-            if self._ends_block(self.tail[start:newline], start):
+            line = self.tail[start:newline]
+            if self._cut is not None and line.strip():
+                cut, self._cut = self._cut, None
+                if not self._continues(line):
+                    done.append(self.tail[:cut])
+                    self.tail, start, self._scan = self.tail[cut:], start - cut, self._scan - cut
+            if self._ends_block(line, start):
                 block, self.tail, self._scan = self.tail[: self._scan], self.tail[self._scan :], 0
                 if block.strip():
                     done.append(block)
         return done
 
     def flush(self) -> str:
-        tail, self.tail, self._scan, self._fence = self.tail, "", 0, None
+        tail, self.tail, self._scan, self._fence, self._cut = self.tail, "", 0, None, None
         return tail
+
+    def _continues(self, line: str) -> bool:
+        """Whether `line`, after blank lines, still belongs to the block before them."""
+        if line[:1] in (" ", "\t"):
+            return True
+        return bool(_LIST_ITEM.match(line)) and bool(_LIST_ITEM.match(self.tail.lstrip("\n")))
 
     def _ends_block(self, line: str, start: int) -> bool:
         if self._fence is not None:
@@ -76,12 +95,16 @@ class BlockSplitter:
                 self._fence = None
                 return True
             return False
+        if not line.strip():
+            if self.tail[:start].strip():
+                self._cut = self._scan
+            else:  # blank lines before a block are no part of it
+                self.tail, self._scan = self.tail[self._scan :], 0
+            return False
         opened = opening_fence(line)
         if opened is not None:
             self._fence = opened[0]
             return False
-        if not line.strip():
-            return True
         # A heading is a block of its own as soon as its line is complete.
         return bool(_HEADING.match(line)) and not self.tail[:start].strip()
 
@@ -140,7 +163,9 @@ class LiveMarkdown:
         with self.console.capture() as capture:
             self.console.print(Markdown(text, code_theme=self.code_theme), width=width)
         lines = capture.get().rstrip("\n").split("\n")
-        return ["", *lines] if self._blocks else lines
+        # Blocks are a blank line apart, as rich spaces them, unless the block brings its own
+        # (a list or a table starts with one).
+        return ["", *lines] if self._blocks and lines[0] else lines
 
     def _commit(self, block: str) -> None:
         lines = self._lines(block)
