@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import sys
 import time
@@ -209,3 +210,44 @@ def test_ctrl_c_on_a_terminal_exits_130_and_keeps_what_was_shown(
     assert row.error == "interrupted"
     assert row.response
     assert expected(prompt, chunks=50).startswith(row.response)
+
+
+QUESTION = "How do I read a JSON file in Python?"
+
+
+def test_a_markdown_answer_is_plain_text_in_a_pipe(run: Run) -> None:
+    done = run(QUESTION)
+    assert done.code == 0
+    assert "\x1b[" not in done.stdout
+    assert done.stdout.startswith("## Reading JSON in Python\n")
+    assert "```python\n" in done.stdout
+
+
+def test_extract_prints_the_code_of_a_real_answer(run: Run) -> None:
+    done = run("-x", QUESTION)
+    assert done.code == 0
+    assert done.stdout == (
+        "import json\nfrom pathlib import Path\n\n"
+        'data = json.loads(Path("config.json").read_text(encoding="utf-8"))\n'
+    )
+
+
+def test_a_markdown_answer_is_rendered_on_a_terminal(env: dict[str, str]) -> None:
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "raycast_ai", QUESTION],
+        env={**os.environ, **env, "TERM": "xterm"},
+        dimensions=(40, 100),
+        encoding="utf-8",
+        timeout=15,
+    )
+    try:
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", child.before or "")
+    assert child.exitstatus == 0
+    assert "Reading JSON in Python" in shown
+    assert "##" not in shown and "```" not in shown  # rendered, not printed as source
+    assert "json.loads" in shown
+    assert "nested arrays too" in shown

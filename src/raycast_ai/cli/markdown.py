@@ -17,17 +17,18 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import Console
 
-_FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
+_FENCE = re.compile(r"^( *)(`{3,}|~{3,})(.*)$")
 _HEADING = re.compile(r"^ {0,3}#{1,6}(\s|$)")
 _LIST_ITEM = re.compile(r"^ {0,3}([-*+]|\d{1,9}[.)])(\s|$)")
 HIDE_CURSOR = "\x1b[?25l"
 SHOW_CURSOR = "\x1b[?25h"
 
 
-def opening_fence(line: str) -> tuple[str, int] | None:
-    """(fence, indent) when `line` opens a fenced code block."""
+def opening_fence(line: str, *, nested: bool = False) -> tuple[str, int] | None:
+    """(fence, indent) when `line` opens a fenced code block: at the top level (indented up to
+    three spaces) or, `nested`, in a list item (indented by any amount)."""
     match = _FENCE.match(line.rstrip("\r\n"))
-    if match is None:
+    if match is None or (len(match.group(1)) > 3 and not nested):
         return None
     fence, info = match.group(2), match.group(3)
     if fence[0] == "`" and "`" in info:
@@ -35,10 +36,11 @@ def opening_fence(line: str) -> tuple[str, int] | None:
     return fence, len(match.group(1))
 
 
-def closes(line: str, fence: str) -> bool:
+def closes(line: str, fence: str, *, nested: bool = False) -> bool:
     match = _FENCE.match(line.rstrip("\r\n"))
     return (
         match is not None
+        and (len(match.group(1)) <= 3 or nested)
         and not match.group(3).strip()
         and match.group(2)[0] == fence[0]
         and len(match.group(2)) >= len(fence)

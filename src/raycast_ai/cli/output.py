@@ -177,7 +177,7 @@ class FenceExtractor:
         if self.state == "before":
             return None
         rest, self._buffer = self._buffer, ""
-        if self.state == "inside" and rest and not closes(rest, self._fence):
+        if self.state == "inside" and rest and not closes(rest, self._fence, nested=True):
             self.state = "after"
             return self._dedent(rest) + "\n"
         self.state = "after"
@@ -185,11 +185,11 @@ class FenceExtractor:
 
     def _line(self, line: str, out: list[str]) -> None:
         if self.state == "before":
-            opened = opening_fence(line)
+            opened = opening_fence(line, nested=True)  # the first block, in a list item too
             if opened is not None:
                 self._fence, self._indent = opened
                 self.state = "inside"
-        elif closes(line, self._fence):
+        elif closes(line, self._fence, nested=True):
             self.state = "after"
         else:
             out.append(self._dedent(line))

@@ -12,6 +12,8 @@ import functools
 import hashlib
 import random
 
+from .topics import split, topic_answer
+
 _OPENERS = ("Voilà", "Déjà vu", "Café crème", "Résumé", "Enchanté")
 _EMOJI = ("🚀", "🙂", "✨", "🧪", "🦊")
 _WORDS = (
@@ -63,6 +65,9 @@ def _rng(kind: str, prompt: str, model_id: str) -> random.Random:
 def _answer(prompt: str, model_id: str, n: int) -> tuple[str, ...]:
     if n <= 0:
         return ()
+    topic = topic_answer(prompt)
+    if topic is not None:
+        return tuple(split(topic, n))
     rng = _rng("answer", prompt, model_id)
     choice, randint, rand = rng.choice, rng.randint, rng.random
     pieces = [f"{choice(_OPENERS)} — {choice(_EMOJI)} data: {choice(_WORDS)} "]
@@ -86,6 +91,7 @@ def answer_chunks(prompt: str, model_id: str, n: int) -> list[str]:
     """The `n` text pieces the emulator streams for this prompt (last user message) and model id.
 
     A shorter answer is a prefix of a longer one, except that its last piece ends the sentence.
+    A question on one of `topics`' subjects gets that topic's Markdown, in `n` pieces.
     """
     return list(_answer(prompt, model_id, n))
 
