@@ -251,3 +251,40 @@ def test_a_markdown_answer_is_rendered_on_a_terminal(env: dict[str, str]) -> Non
     assert "##" not in shown and "```" not in shown  # rendered, not printed as source
     assert "json.loads" in shown
     assert "nested arrays too" in shown
+
+
+def test_a_stall_before_the_answer_fails_after_the_timeout_without_retrying(
+    run: Run, emulator: EmulatorServer
+) -> None:
+    """`--timeout 1` is the longest wait: no retry starts once it has passed."""
+    before = len(emulator.recorder.for_path(CHAT_PATH))
+    done = run("--timeout", "1", "hi @fault:stall-before @stall:5")
+    assert done.code != 0
+    assert "did not answer in time" in done.stderr
+    assert len(emulator.recorder.for_path(CHAT_PATH)) == before + 1
+
+
+def test_a_retry_is_said_not_waited_in_silence(run: Run) -> None:
+    done = run("hi @fault:flaky-429 @retry-after:1")
+    assert done.code == 0
+    assert "rate limited by Raycast, retrying in 1.0 s" in done.stderr
+
+
+def test_a_spinner_turns_on_a_terminal_until_the_first_token(env: dict[str, str]) -> None:
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "raycast_ai", "--no-md", "hi @first:1 @chunks:2"],
+        env={**os.environ, **env, "TERM": "xterm"},
+        dimensions=(24, 100),
+        encoding="utf-8",
+        timeout=15,
+    )
+    try:
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    shown = child.before or ""
+    assert child.exitstatus == 0
+    spun = shown.index("waiting for Raycast")
+    erased = shown.index("\r\x1b[K", spun)
+    assert erased < shown.index(expected("hi @first:1 @chunks:2", chunks=2)[:10])

@@ -81,6 +81,7 @@ class Session:
         user = {"role": "user", "content": prompt}
         collector = Collector()
         exchange: int | None = None
+        output.wait()
         try:
             stream = self.client.stream(
                 [*system, *self.messages, user],

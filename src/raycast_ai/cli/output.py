@@ -13,6 +13,7 @@ from typing import IO, TYPE_CHECKING
 
 from . import runtime
 from .markdown import closes, opening_fence
+from .waiting import Spinner, announce_retries
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -24,7 +25,12 @@ RESET = "\x1b[0m"
 
 
 class Output:
-    """The base: reasoning and notices; subclasses show the answer text."""
+    """The base: the wait, reasoning and notices; subclasses show the answer text.
+
+    `spinner`, on a terminal, turns from `wait()` until the first thing to show.
+    """
+
+    spinner: Spinner | None = None
 
     def __init__(
         self, reasoning: IO[str] | None = None, *, dim: bool = False, gap: str = "\n"
@@ -34,25 +40,49 @@ class Output:
         self._gap = gap  # what ends the reasoning: a blank line when the answer follows it
         self._thinking = False
 
+    def wait(self) -> None:
+        """The answer is being asked for: the spinner turns and retries are told, until
+        `close`."""
+        announce_retries(self.announce)
+        if self.spinner is not None:
+            self.spinner.start()
+
+    def announce(self, message: str) -> None:
+        """A line about the wait (a retry), above the spinner if one turns."""
+        if self.spinner is not None:
+            self.spinner.say(message)
+        else:
+            runtime.err(message, dim=True)
+
     def reasoning(self, text: str) -> None:
         stream = self._reasoning
         if stream is None or not text:
             return
+        self._settle()
         self._thinking = True
         stream.write(f"{DIM}{text}{RESET}" if self._dim else text)
         stream.flush()
 
     def text(self, text: str) -> None:
+        self._settle()
         self._end_reasoning()
         self.answer(text)
 
     def notice(self, kind: str, message: str) -> None:
         if kind == "model_updated" and message:
+            self._settle()
             runtime.err(f"note: {message}", dim=True)
 
     def close(self) -> None:
+        announce_retries(None)
+        self._settle()
         self._end_reasoning()
         self.finish()
+
+    def _settle(self) -> None:
+        if self.spinner is not None:
+            self.spinner.stop()
+            self.spinner = None
 
     def answer(self, text: str) -> None:
         raise NotImplementedError
@@ -218,11 +248,16 @@ def make_output(
     else:
         thinking = sys.stderr if reasoning else None
     gap = "\n\n" if tty else "\n"
+    output: Output
     if extract:
-        return Extract(stdout, thinking, gap)
-    if markdown and tty:
-        return Markdown(console(), dim=color, show_reasoning=reasoning is not False)
-    return Raw(stdout, thinking, dim=color and tty, gap=gap)
+        output = Extract(stdout, thinking, gap)
+    elif markdown and tty:
+        output = Markdown(console(), dim=color, show_reasoning=reasoning is not False)
+    else:
+        output = Raw(stdout, thinking, dim=color and tty, gap=gap)
+    if runtime.stderr_is_tty():
+        output.spinner = Spinner(sys.stderr)
+    return output
 
 
 def console() -> Console:

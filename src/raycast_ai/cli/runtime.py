@@ -62,7 +62,9 @@ def make_client(*, timeout: float | None = None, max_retries: int | None = None)
 
     options: dict[str, Any] = {"aliases": prefs().aliases}
     if timeout is not None:
+        # The silence it names is the longest wait: no retry starts after it.
         options["timeout"] = Timeout(connect=min(timeout, 10.0), read=timeout)
+        options["retry_budget"] = timeout
     if max_retries is not None:
         options["max_retries"] = max_retries
     return RaycastClient(**options)
@@ -76,6 +78,10 @@ def open_history() -> History:
 
 def stdout_is_tty() -> bool:
     return sys.stdout.isatty()
+
+
+def stderr_is_tty() -> bool:
+    return sys.stderr.isatty()
 
 
 def stdin_is_tty() -> bool:

@@ -66,6 +66,7 @@ class AsyncRaycastClient:
         settings: Settings | None = None,
         timeout: TimeoutLike = None,
         max_retries: int = 2,
+        retry_budget: float | None = None,
         models_ttl: float = DEFAULT_MODELS_TTL,
         aliases: Mapping[str, str] | None = None,
         proxy: str | None = None,
@@ -83,6 +84,7 @@ class AsyncRaycastClient:
             settings=settings,
             timeout=timeout,
             max_retries=max_retries,
+            retry_budget=retry_budget,
             models_ttl=models_ttl,
             aliases=aliases,
         )

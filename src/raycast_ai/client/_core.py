@@ -16,7 +16,14 @@ from typing import Any, NoReturn
 import httpx2
 
 from raycast_ai.config import Settings, load_settings
-from raycast_ai.protocol.attempt import Decision, Failure, GiveUp, RetryPolicy, status_failure
+from raycast_ai.protocol.attempt import (
+    Decision,
+    Failure,
+    GiveUp,
+    RetryPolicy,
+    retry_words,
+    status_failure,
+)
 from raycast_ai.protocol.catalog import Catalog, ModelEntry
 from raycast_ai.protocol.errors import (
     APIConnectionError,
@@ -100,6 +107,7 @@ class Core:
         settings: Settings | None,
         timeout: TimeoutLike,
         max_retries: int,
+        retry_budget: float | None,
         models_ttl: float,
         aliases: Mapping[str, str] | None,
     ) -> None:
@@ -117,7 +125,7 @@ class Core:
             )
         ).with_device_id()
         self.timeout = coerce_timeout(timeout)
-        self.policy = RetryPolicy(max_retries=max_retries)
+        self.policy = RetryPolicy(max_retries=max_retries, budget=retry_budget)
         self.aliases = dict(aliases or {})
         self.catalogs = CatalogCache(self.settings.home, self.settings.base_url, models_ttl)
         base = URL.parse(self.settings.base_url)
@@ -222,8 +230,9 @@ class Core:
             random=random.random(),
         )
         if not isinstance(decision, GiveUp):
-            error = type(failed.failure.error).__name__
-            log.info("retrying in %.2f s after: %s", decision.delay, error)
+            # `retry` marks it for the command line, which says it (cli/waiting.py).
+            words = retry_words(failed.failure, decision.delay)
+            log.info("%s (%s)", words, type(failed.failure.error).__name__, extra={"retry": words})
         return decision
 
 

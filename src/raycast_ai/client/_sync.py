@@ -47,6 +47,9 @@ class RaycastClient:
     `proxy` (http, https or socks5 URL) and `limits` shape the default one. TLS is verified
     against `ca_bundle` (else RAYCAST_CA_BUNDLE, SSL_CERT_FILE, the system's CAs); only
     `verify=False` turns verification off. `sleep` is how the client waits between attempts.
+    `max_retries` retries a rate limit, a server error or a failed connection before the
+    answer starts; `retry_budget` (seconds) starts no retry later than that after the first
+    attempt.
     """
 
     def __init__(
@@ -62,6 +65,7 @@ class RaycastClient:
         settings: Settings | None = None,
         timeout: TimeoutLike = None,
         max_retries: int = 2,
+        retry_budget: float | None = None,
         models_ttl: float = DEFAULT_MODELS_TTL,
         aliases: Mapping[str, str] | None = None,
         proxy: str | None = None,
@@ -79,6 +83,7 @@ class RaycastClient:
             settings=settings,
             timeout=timeout,
             max_retries=max_retries,
+            retry_budget=retry_budget,
             models_ttl=models_ttl,
             aliases=aliases,
         )

@@ -24,6 +24,7 @@ from math import isfinite
 from .errors import (
     APIConnectionError,
     APIStatusError,
+    APITimeoutError,
     AuthenticationError,
     ModelNotFoundError,
     PermissionDeniedError,
@@ -177,3 +178,21 @@ def error_for_status(status: int, body: bytes, retry_after: float | None = None)
             f"Raycast rate limit reached (HTTP 429).{said}{wait}", retry_after=retry_after
         )
     return UpstreamError(f"Raycast failed with HTTP {status}.{said}", status_code=status)
+
+
+def retry_words(failure: Failure, delay: float) -> str:
+    """A retry said to a person: why, and how long until it ("rate limited by Raycast,
+    retrying in 2 s")."""
+    error = failure.error
+    if isinstance(error, RateLimitError) or failure.status == 429:
+        why = "rate limited by Raycast"
+    elif isinstance(error, APITimeoutError):
+        why = "Raycast did not answer in time"
+    elif isinstance(error, APIConnectionError):
+        why = "could not reach Raycast"
+    elif failure.status is not None:
+        why = f"Raycast answered HTTP {failure.status}"
+    else:
+        why = "Raycast failed"
+    wait = f"{delay:.0f} s" if delay >= 1.5 else f"{delay:.1f} s"
+    return f"{why}, retrying in {wait}"

@@ -1,0 +1,91 @@
+"""What a terminal shows while nothing else moves: a spinner on stderr until the first token,
+and the client's retries said in words ("rate limited by Raycast, retrying in 2 s") instead of
+a silent stall.
+
+The clients log each retry (logger `raycast_ai`, a record with `retry` set); `announce_retries`
+routes those records to whoever is waiting for an answer at the time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from typing import IO
+
+FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+ERASE_LINE = "\r\x1b[K"
+
+
+class Spinner:
+    """A spinner with a label on `stream` (a terminal), drawn by a thread until `stop`."""
+
+    def __init__(
+        self, stream: IO[str], label: str = "waiting for Raycast", interval: float = 0.08
+    ) -> None:
+        self._stream = stream
+        self._label = label
+        self._interval = interval
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._spin, name="spinner", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stops and erases it; the line is clean when this returns."""
+        if self._thread is None or self._stopped.is_set():
+            return
+        self._stopped.set()
+        self._thread.join()
+        with self._lock:
+            self._write(ERASE_LINE)
+
+    def say(self, message: str) -> None:
+        """A line of its own above the spinner, which goes on below it."""
+        with self._lock:
+            self._write(f"{ERASE_LINE}{message}\n")
+
+    def _spin(self) -> None:
+        frame = 0
+        while not self._stopped.wait(0 if frame == 0 else self._interval):
+            with self._lock:
+                if self._stopped.is_set():
+                    return
+                self._write(f"\r{FRAMES[frame % len(FRAMES)]} {self._label}")
+            frame += 1
+
+    def _write(self, text: str) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._stream.write(text)
+            self._stream.flush()
+
+
+class _RetryNotices(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.target: Callable[[str], None] | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        target = self.target
+        words = getattr(record, "retry", None)
+        if target is not None and isinstance(words, str):
+            target(words)
+
+
+_notices = _RetryNotices()
+
+
+def announce_retries(target: Callable[[str], None] | None) -> None:
+    """From now on each retry of the clients is told to `target` as a line of text (None:
+    to nobody)."""
+    logger = logging.getLogger("raycast_ai")
+    if _notices not in logger.handlers:
+        logger.addHandler(_notices)
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    _notices.target = target
