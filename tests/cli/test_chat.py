@@ -138,3 +138,47 @@ def test_the_repl_in_a_terminal(env: dict[str, str], home: Path) -> None:
     assert stopped.response != full
     assert rows[2].status == "complete"
     assert (home / "chat_history").stat().st_mode & 0o777 == 0o600
+
+
+PROMPT = r">(\x08\x1b\[2C| )"  # as prompt_toolkit draws it
+
+
+def test_ctrl_c_stops_an_answer_keeps_the_conversation_and_garbles_nothing(
+    env: dict[str, str], home: Path, emulator: EmulatorServer
+) -> None:
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "raycast_ai", "chat", "--no-md"],
+        env={**os.environ, **env, "TERM": "xterm"},
+        dimensions=(30, 120),
+        encoding="utf-8",
+        timeout=20,
+    )
+    child.logfile_read = seen = io.StringIO()
+    try:
+        child.expect_exact("Ctrl-D to leave.")
+        child.expect(PROMPT)
+        child.sendline("long @delay:0.2 @chunks:60")
+        child.expect_exact("data:")
+        time.sleep(0.4)
+        child.sendintr()
+        child.expect_exact("(stopped)")
+        child.expect(PROMPT)
+        child.sendline("and now?")
+        child.expect_exact(answer_chunks("and now?", "openai-gpt-4o-mini", 12)[0][:8])
+        child.expect(PROMPT)
+        child.sendcontrol("d")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    assert "Traceback" not in seen.getvalue()
+    assert "^C" not in seen.getvalue()  # the terminal does not echo it into the answer
+    with History(home / LOG_FILE) as history:
+        first, second = history.recent(2)
+    assert first.error == "interrupted" and first.response
+    assert second.error is None
+    # The second question was asked after the partial answer, which the model saw.
+    body = emulator.recorder.for_path(CHAT_PATH)[-1].json()
+    assert [m["author"] for m in body["messages"]] == ["user", "assistant", "user"]
+    assert body["messages"][1]["content"]["text"] == first.response

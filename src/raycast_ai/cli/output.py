@@ -9,11 +9,12 @@ if asked for with --reasoning, so pipes carry the answer alone.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import IO, TYPE_CHECKING
 
 from . import runtime
 from .markdown import closes, opening_fence
-from .waiting import Spinner, announce_retries
+from .waiting import Spinner, announce_retries, hide_control_echo
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -39,11 +40,13 @@ class Output:
         self._dim = dim
         self._gap = gap  # what ends the reasoning: a blank line when the answer follows it
         self._thinking = False
+        self._restore_echo: Callable[[], None] = lambda: None
 
     def wait(self) -> None:
         """The answer is being asked for: the spinner turns and retries are told, until
         `close`."""
         announce_retries(self.announce)
+        self._restore_echo = hide_control_echo()
         if self.spinner is not None:
             self.spinner.start()
 
@@ -75,6 +78,7 @@ class Output:
 
     def close(self) -> None:
         announce_retries(None)
+        self._restore_echo()
         self._settle()
         self._end_reasoning()
         self.finish()

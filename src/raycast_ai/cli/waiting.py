@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 import threading
 from collections.abc import Callable
 from typing import IO
@@ -89,3 +90,29 @@ def announce_retries(target: Callable[[str], None] | None) -> None:
     if logger.getEffectiveLevel() > logging.INFO:
         logger.setLevel(logging.INFO)
     _notices.target = target
+
+
+def hide_control_echo() -> Callable[[], None]:
+    """Stops the terminal from echoing ^C into an answer being drawn (ECHOCTL off on stdin's
+    terminal); returns what puts it back. Nothing to do without a terminal or termios."""
+    try:
+        import termios
+    except ImportError:
+        return lambda: None
+    try:
+        fd = sys.stdin.fileno()
+        before = termios.tcgetattr(fd)
+    except (OSError, ValueError, AttributeError, termios.error):  # not a terminal
+        return lambda: None
+    quiet = list(before)
+    quiet[3] &= ~termios.ECHOCTL
+    try:
+        termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    except (OSError, termios.error):
+        return lambda: None
+
+    def restore() -> None:
+        with contextlib.suppress(OSError, termios.error):
+            termios.tcsetattr(fd, termios.TCSANOW, before)
+
+    return restore
