@@ -87,7 +87,7 @@ def test_reasoning_goes_to_stderr_only_when_asked_for(invoke: Invoke) -> None:
     quiet = invoke("-m", "o3", "think @chunks:2")
     assert quiet.exit_code == 0, quiet.stderr
     assert quiet.stderr == ""
-    shown = invoke("-m", "o3", "--reasoning", "think @chunks:2")
+    shown = invoke("-m", "o3", "--show-reasoning", "think @chunks:2")
     assert shown.exit_code == 0, shown.stderr
     assert shown.stdout == quiet.stdout
     assert shown.stderr.strip().endswith("…")
@@ -288,3 +288,23 @@ def test_a_spinner_turns_on_a_terminal_until_the_first_token(env: dict[str, str]
     spun = shown.index("waiting for Raycast")
     erased = shown.index("\r\x1b[K", spun)
     assert erased < shown.index(expected("hi @first:1 @chunks:2", chunks=2)[:10])
+
+
+def test_reasoning_effort_reaches_the_request(invoke: Invoke, emulator: EmulatorServer) -> None:
+    result = invoke("-m", "o3", "-r", "high", "think @chunks:2")
+    assert result.exit_code == 0, result.stderr
+    assert emulator.recorder.for_path(CHAT_PATH)[-1].json()["reasoning_effort"] == "high"
+
+
+def test_reasoning_effort_the_model_does_not_take_is_a_clear_error(
+    invoke: Invoke, emulator: EmulatorServer
+) -> None:
+    before = len(emulator.recorder.for_path(CHAT_PATH))
+    no_reasoning = invoke("-m", DEFAULT, "-r", "high", "hi")
+    assert no_reasoning.exit_code != 0
+    assert f"{DEFAULT} does not reason" in no_reasoning.stderr
+    assert "o3" in no_reasoning.stderr
+    unknown = invoke("-m", "o3", "--reasoning", "extreme", "hi")
+    assert unknown.exit_code != 0
+    assert "low, medium, high" in unknown.stderr
+    assert len(emulator.recorder.for_path(CHAT_PATH)) == before

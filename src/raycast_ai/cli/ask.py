@@ -33,10 +33,19 @@ from . import runtime
     help="Print only the first fenced code block (the whole answer when there is none).",
 )
 @click.option(
-    "--reasoning/--no-reasoning",
+    "-r",
+    "--reasoning",
+    "effort",
+    metavar="EFFORT",
+    help="Reasoning effort, for models that reason: low, medium or high (what 'raycast-ai "
+    "models' lists for the model).",
+)
+@click.option(
+    "--show-reasoning/--hide-reasoning",
+    "reasoning",
     default=None,
     help="Show the model's thinking (default: dimmed on a terminal; on stderr when piped, "
-    "only with --reasoning).",
+    "only with --show-reasoning).",
 )
 @click.option("--temperature", type=click.FloatRange(0, 2), help="Sampling temperature, 0 to 2.")
 @click.option(
@@ -62,6 +71,7 @@ def ask(
     no_stream: bool,
     as_json: bool,
     extract: bool,
+    effort: str | None,
     reasoning: bool | None,
     temperature: float | None,
     timeout: float | None,
@@ -100,7 +110,7 @@ def ask(
         ) as session,
         terminate_gracefully(),
     ):
-        answer = session.ask(text, output, temperature=temperature)
+        answer = session.ask(text, output, temperature=temperature, reasoning_effort=effort)
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
     elif no_stream:

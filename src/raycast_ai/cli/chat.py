@@ -49,7 +49,15 @@ End a line with \\ to continue it, or wrap several lines in \"\"\" ... \"\"\".""
     help="Longest silence to wait for, before and during an answer (default 60).",
 )
 @click.option(
-    "--reasoning/--no-reasoning",
+    "-r",
+    "--reasoning",
+    "effort",
+    metavar="EFFORT",
+    help="Reasoning effort, for models that reason: low, medium or high.",
+)
+@click.option(
+    "--show-reasoning/--hide-reasoning",
+    "reasoning",
     default=None,
     help="Show the model's thinking (default: dimmed on a terminal).",
 )
@@ -62,6 +70,7 @@ def chat(
     cid: str | None,
     temperature: float | None,
     timeout: float | None,
+    effort: str | None,
     reasoning: bool | None,
     no_log: bool,
     no_md: bool,
@@ -113,7 +122,7 @@ def chat(
                 markdown=not no_md, extract=False, quiet=False, reasoning=reasoning
             )
             try:
-                session.ask(text, output, temperature=temperature)
+                session.ask(text, output, temperature=temperature, reasoning_effort=effort)
             except KeyboardInterrupt:
                 runtime.err("(stopped)", dim=True)
             except RaycastError as exc:

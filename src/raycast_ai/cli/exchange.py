@@ -75,10 +75,13 @@ class Session:
         output: Output,
         *,
         temperature: float | None = None,
+        reasoning_effort: str | None = None,
     ) -> Answer:
         """Streams one answer into `output` (closed at the end, whatever happens)."""
         system = [{"role": "system", "content": self.system}] if self.system else []
         user = {"role": "user", "content": prompt}
+        if reasoning_effort is not None:
+            self._check_reasoning()
         collector = Collector()
         exchange: int | None = None
         output.wait()
@@ -87,6 +90,7 @@ class Session:
                 [*system, *self.messages, user],
                 self.model,
                 temperature=temperature,
+                reasoning_effort=reasoning_effort,
                 thread_id=self.id,
             )
             model = stream.model.id
@@ -119,6 +123,18 @@ class Session:
             self._finish(exchange, collector, model)
         self._remember(prompt, done.text)
         return Answer(done.text, done.reasoning, model, done.usage, done.finish_reason, self.id)
+
+    def _check_reasoning(self) -> None:
+        from raycast_ai.protocol.errors import InvalidRequestError
+
+        catalog = self.client.models()
+        entry = catalog.resolve(self.model, runtime.prefs().aliases)
+        if not entry.reasoning_efforts:
+            reasoning = [e.id for e in catalog.models if e.reasoning_efforts]
+            raise InvalidRequestError(
+                f"{entry.id} does not reason, so it takes no reasoning effort; models that do: "
+                f"{', '.join(reasoning) or 'none'}."
+            )
 
     def _remember(self, prompt: str, text: str) -> None:
         # The same rule as a continuation from the log: an answer with no text is left out.

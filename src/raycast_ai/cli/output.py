@@ -3,7 +3,7 @@
 Not a terminal: the text exactly as the model sent it, written as it arrives, plus one final
 newline when the answer does not end with one (so shells and `$(...)` behave). Reasoning is
 shown dimmed before the answer on a terminal; when stdout is piped it goes to stderr, and only
-if asked for with --reasoning, so pipes carry the answer alone.
+if asked for with --show-reasoning, so pipes carry the answer alone.
 """
 
 from __future__ import annotations
