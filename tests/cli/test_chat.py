@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -140,7 +141,7 @@ def test_the_repl_in_a_terminal(env: dict[str, str], home: Path) -> None:
     assert (home / "chat_history").stat().st_mode & 0o777 == 0o600
 
 
-PROMPT = r">(\x08\x1b\[2C| )"  # as prompt_toolkit draws it
+PROMPT = r"openai-gpt-4o-mini [0-9A-F]{8}>"  # the model and the conversation, then ">"
 
 
 def test_ctrl_c_stops_an_answer_keeps_the_conversation_and_garbles_nothing(
@@ -182,3 +183,62 @@ def test_ctrl_c_stops_an_answer_keeps_the_conversation_and_garbles_nothing(
     body = emulator.recorder.for_path(CHAT_PATH)[-1].json()
     assert [m["author"] for m in body["messages"]] == ["user", "assistant", "user"]
     assert body["messages"][1]["content"]["text"] == first.response
+
+
+def test_retry_asks_the_last_question_again_in_place_of_its_answer(
+    invoke: Invoke, emulator: EmulatorServer
+) -> None:
+    result = invoke("chat", input="first\nsecond\n/retry\n")
+    assert result.exit_code == 0, result.stderr
+    body = emulator.recorder.for_path(CHAT_PATH)[-1].json()
+    texts = [m["content"]["text"] for m in body["messages"]]
+    assert texts[0] == "first" and texts[-1] == "second"
+    assert len(texts) == 3  # first, its answer, second: the answer retried is gone
+
+
+def test_save_writes_the_conversation_as_markdown(invoke: Invoke, tmp_path: Path) -> None:
+    target = tmp_path / "talk.md"
+    result = invoke("chat", input=f"hello there\n/save {target}\n")
+    assert result.exit_code == 0, result.stderr
+    saved = target.read_text(encoding="utf-8")
+    assert "## You\n\nhello there\n" in saved
+    answer = "".join(answer_chunks("hello there", "openai-gpt-4o-mini", 12))
+    assert f"## Answer\n\n{answer.rstrip()}\n" in saved
+    assert f"Saved the conversation to {target}" in result.stderr
+
+
+def test_copy_puts_the_last_answer_on_the_clipboard(env: dict[str, str], tmp_path: Path) -> None:
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    copied = tmp_path / "copied.txt"
+    fake = tools / "pbcopy"
+    fake.write_text(f"#!/bin/sh\ncat > {copied}\n")
+    fake.chmod(0o755)
+    done = subprocess.run(
+        [sys.executable, "-m", "raycast_ai", "chat"],
+        input="hi @chunks:3\n/copy\n",
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env, "PATH": f"{tools}:{os.environ['PATH']}"},
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert copied.read_text() == "".join(answer_chunks("hi @chunks:3", "openai-gpt-4o-mini", 3))
+    assert "Copied the last answer." in done.stderr
+
+
+def test_copy_without_a_clipboard_tool_says_what_to_install(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "raycast_ai", "chat"],
+        input="hi @chunks:2\n/copy\n",
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env, "PATH": str(tmp_path)},
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "No clipboard tool found; install one of pbcopy, wl-copy, xclip, xsel." in done.stderr

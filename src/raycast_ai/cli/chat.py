@@ -10,7 +10,7 @@ read from stdin with the same rules and no line editing.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -29,7 +29,11 @@ PROMPT = "> "
 HELP = """\
 /model [ID]     show or change the model (an id, model name or alias)
 /system [TEXT]  set the system prompt; without TEXT, remove it
+/retry          ask the last question again, in place of its answer
+/copy           copy the last answer to the clipboard
+/save FILE      save the conversation as Markdown
 /new            start a new conversation
+/clear          clear the screen (the conversation goes on)
 /exit           leave (or Ctrl-D); Ctrl-C stops an answer
 End a line with \\ to continue it, or wrap several lines in \"\"\" ... \"\"\"."""
 
@@ -80,7 +84,7 @@ def chat(
     \b
     /model [ID]     show or change the model
     /system [TEXT]  set or remove the system prompt
-    /new            start a new conversation
+    /retry, /copy, /save FILE, /new, /clear
     /exit           leave (or Ctrl-D); Ctrl-C stops an answer
 
     End a line with \\ to continue it on the next, or wrap several lines in triple quotes.
@@ -112,12 +116,23 @@ def chat(
                 f"{entry.name} ({entry.id}), {where}. /help for commands, Ctrl-D to leave.",
                 dim=True,
             )
-        lines = prompts(runtime.home() / HISTORY_FILE) if interactive else piped_lines()
-        for text in lines:
-            if text.startswith("/"):
-                if not command(session, text):
-                    break
-                continue
+        lines = (
+            prompts(runtime.home() / HISTORY_FILE, lambda: f"{session.model} {session.id[:8]}")
+            if interactive
+            else piped_lines()
+        )
+        for line in lines:
+            text = line
+            if line.startswith("/"):
+                if line.split(" ", 1)[0] != "/retry":
+                    if not command(session, line):
+                        break
+                    continue
+                retried = session.retry()
+                if retried is None:
+                    runtime.err("Nothing to retry yet.")
+                    continue
+                text = retried
             output = make_output(
                 markdown=not no_md, extract=False, quiet=False, reasoning=reasoning
             )
@@ -144,6 +159,12 @@ def command(session: Session, line: str) -> bool:
     elif name == "/new":
         session.new()
         runtime.err("New conversation.", dim=True)
+    elif name == "/clear":
+        click.clear()
+    elif name == "/copy":
+        copy_answer(session)
+    elif name == "/save":
+        save(session, argument)
     elif name == "/system":
         session.system = argument or None
         runtime.err("System prompt set." if argument else "System prompt removed.", dim=True)
@@ -163,6 +184,34 @@ def command(session: Session, line: str) -> bool:
     return True
 
 
+def copy_answer(session: Session) -> None:
+    from .clipboard import ClipboardError, copy
+
+    answer = session.last_answer()
+    if answer is None:
+        runtime.err("There is no answer to copy yet.")
+        return
+    try:
+        copy(answer)
+    except ClipboardError as exc:
+        runtime.err(f"Error: {exc}")
+        return
+    runtime.err("Copied the last answer.", dim=True)
+
+
+def save(session: Session, name: str) -> None:
+    if not name:
+        runtime.err("Usage: /save FILE")
+        return
+    path = Path(name).expanduser()
+    try:
+        path.write_text(session.markdown(), encoding="utf-8")
+    except OSError as exc:
+        runtime.err(f"Error: cannot write {path}: {exc.strerror or exc}.")
+        return
+    runtime.err(f"Saved the conversation to {path}.", dim=True)
+
+
 def needs_more(text: str) -> bool:
     """Whether the input typed so far continues on another line."""
     stripped = text.lstrip()
@@ -180,8 +229,9 @@ def complete(text: str) -> str:
     return text.replace("\\\n", "\n").strip()
 
 
-def prompts(history: Path) -> Iterator[str]:
-    """Inputs typed at a prompt_toolkit prompt; ends at Ctrl-D."""
+def prompts(history: Path, where: Callable[[], str] = lambda: "") -> Iterator[str]:
+    """Inputs typed at a prompt_toolkit prompt, which shows `where()` (the model and the
+    conversation); ends at Ctrl-D."""
     from prompt_toolkit import PromptSession
     from prompt_toolkit.history import FileHistory, History, InMemoryHistory
     from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
@@ -213,7 +263,7 @@ def prompts(history: Path) -> Iterator[str]:
     )
     while True:
         try:
-            text = session.prompt(PROMPT)
+            text = session.prompt(lambda: f"{where()}{PROMPT}" if where() else PROMPT)
         except KeyboardInterrupt:
             continue
         except EOFError:

@@ -65,9 +65,32 @@ class Session:
     id: str = field(default_factory=new_conversation_id)
     messages: list[dict[str, str]] = field(default_factory=list)
     _logged: bool = False
+    _last_prompt: str | None = None
 
     def new(self) -> None:
         self.id, self.messages, self._logged = new_conversation_id(), [], False
+        self._last_prompt = None
+
+    def retry(self) -> str | None:
+        """The last question, its answer taken out of the conversation to be asked again."""
+        prompt = self._last_prompt
+        if prompt is not None and self.messages[-2:-1] == [{"role": "user", "content": prompt}]:
+            del self.messages[-2:]
+        return prompt
+
+    def last_answer(self) -> str | None:
+        last = self.messages[-1] if self.messages else None
+        return last["content"] if last and last["role"] == "assistant" else None
+
+    def markdown(self) -> str:
+        """The conversation as a Markdown document."""
+        parts = [f"# Conversation {self.id}\n\nModel: {self.model}\n"]
+        if self.system:
+            parts.append(f"## System\n\n{self.system}\n")
+        for message in self.messages:
+            who = "You" if message["role"] == "user" else "Answer"
+            parts.append(f"## {who}\n\n{message['content'].rstrip()}\n")
+        return "\n".join(parts)
 
     def ask(
         self,
@@ -80,6 +103,7 @@ class Session:
         """Streams one answer into `output` (closed at the end, whatever happens)."""
         system = [{"role": "system", "content": self.system}] if self.system else []
         user = {"role": "user", "content": prompt}
+        self._last_prompt = prompt
         if reasoning_effort is not None:
             self._check_reasoning()
         collector = Collector()
