@@ -38,12 +38,13 @@ class Spinner:
             self._thread.start()
 
     def stop(self) -> None:
-        """Stops and erases it; the line is clean when this returns."""
+        """Stops and erases it; the line is clean when this returns. The thread is not waited
+        for (that can take a thread switch, milliseconds before the first token shows): it
+        checks, under the lock, that it still turns before each frame."""
         if self._thread is None or self._stopped.is_set():
             return
-        self._stopped.set()
-        self._thread.join()
         with self._lock:
+            self._stopped.set()
             self._write(ERASE_LINE)
 
     def say(self, message: str) -> None:
