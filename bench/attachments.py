@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from raycast_ai import AsyncRaycastClient, Attachment, RaycastClient
-from raycast_ai.client._uploads import UploadCache
+from raycast_ai.client import UploadCache
 from raycast_ai.emulator import EMULATOR_SECRET, EMULATOR_TOKEN
 
 EMULATOR_CODE = """

@@ -25,7 +25,7 @@ from raycast_ai import (
     RaycastClient,
     UploadError,
 )
-from raycast_ai.client._uploads import UploadCache
+from raycast_ai.client import UploadCache
 from raycast_ai.protocol.signing import verify_v2
 
 SECRET = "test-secret"
