@@ -319,8 +319,14 @@ async def test_a_busy_storage_gets_the_whole_file_again(
 
 
 @pytest.mark.anyio
-async def test_a_malformed_reply_is_an_upload_error(driver: Driver, backend: Backend) -> None:
-    backend.files = lambda _: httpx2.Response(200, json={"id": "x"})
+@pytest.mark.parametrize(
+    "reply",
+    [{"id": "x"}, {"id": "x", "direct_upload": {"url": "http://", "headers": {}}}],
+)
+async def test_a_malformed_reply_is_an_upload_error(
+    driver: Driver, backend: Backend, reply: dict[str, Any]
+) -> None:
+    backend.files = lambda _: httpx2.Response(200, json=reply)
     with pytest.raises(UploadError, match=r"Uploading the attachment .attachment\.png.*not sent"):
         await driver.complete(question(), attachments=[PNG])
     assert not backend.chats and len(backend.metadata) == 1
