@@ -115,13 +115,10 @@ raycast-ai puts the Raycast AI subscription you already pay for to work outside 
 - **Behind your tools**: `raycast-ai serve` speaks three APIs:
   - OpenAI chat completions and Responses (the openai SDK, Codex CLI)
   - Anthropic Messages (the anthropic SDK, Claude Code)
-- **In Python**: `RaycastClient` streams typed events:
+- **In your shell's pipes**: text piped in comes first, then the question:
 
-    ```python
-    from raycast_ai import RaycastClient
-
-    with RaycastClient() as client:
-        print(client.complete([{"role": "user", "content": "Hi"}]).text)
+    ```bash
+    git diff | raycast-ai "write a commit message for this"
     ```
 
 Every model of your plan is there: `raycast-ai models` lists them.
