@@ -113,6 +113,7 @@ PUBLIC: dict[str, list[str]] = {
         "AsyncMockTransport",
         "AsyncResponse",
         "AsyncTransport",
+        "BodyStream",
         "Http1Transport",
         "HttpxTransport",
         "MockResponse",

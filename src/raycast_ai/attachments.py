@@ -8,7 +8,7 @@ uploaded, never held whole in memory.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,3 +157,27 @@ def attachments_in(messages: Any) -> list[Attachment]:
                 if isinstance(part, Mapping) and part.get("type") == ATTACHMENT_PART:
                     found.append(part[ATTACHMENT_PART])
     return found
+
+
+def with_attachments(
+    messages: Sequence[Mapping[str, Any]], values: Iterable[Attachment | bytes | str | Path]
+) -> list[Mapping[str, Any]]:
+    """`messages` with `values` (anything `Attachment.of` takes) appended to the content of
+    the last user message; a copy, the caller's messages are left as they are."""
+    parts = [Attachment.of(value).part() for value in values]
+    found = list(messages)
+    if not parts:
+        return found
+    for index in range(len(found) - 1, -1, -1):
+        message = found[index]
+        if isinstance(message, Mapping) and message.get("role") == "user":
+            content = message.get("content")
+            if content is None or isinstance(content, str):
+                text = [{"type": "text", "text": content}] if content else []
+                found[index] = {**message, "content": [*text, *parts]}
+            elif isinstance(content, list | tuple):
+                found[index] = {**message, "content": [*content, *parts]}
+            else:
+                raise AttachmentError("The last user message's content is neither text nor parts.")
+            return found
+    raise AttachmentError("attachments= needs a user message to attach the files to.")

@@ -14,6 +14,8 @@ from .protocol.events import TextDelta
 from .typing import AsyncResult, CreateResult, Messages
 
 _CLIENT_KWARGS = ("auth", "base_url", "signing_secret", "device_id", "timeout", "max_retries")
+# Passed to the client's `stream` as they are: files for the last user message.
+_STREAM_KWARGS = frozenset({"attachments"})
 
 
 class Raycast:
@@ -45,6 +47,8 @@ class Raycast:
         """Text pieces as they arrive (one piece with the whole answer when stream is False).
 
         Raises MissingAuthError at once, before any network traffic, when no token is found.
+        `attachments=[...]` (`Attachment`, bytes, paths or data URLs) go with the last user
+        message, uploaded before the question is sent.
         """
         settings, client_kwargs, chat = _split(kwargs)
         client = RaycastClient(settings=settings, proxy=proxy, **client_kwargs)
@@ -65,7 +69,7 @@ class Raycast:
 
 
 def _split(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any], dict[str, Any]]:
-    unknown = set(kwargs) - set(_CLIENT_KWARGS) - CHAT_OPTIONS
+    unknown = set(kwargs) - set(_CLIENT_KWARGS) - CHAT_OPTIONS - _STREAM_KWARGS
     if unknown:
         raise InvalidRequestError(
             f"Raycast.create_completion got unknown arguments: {', '.join(sorted(unknown))}."
@@ -84,7 +88,7 @@ def _split(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any], dict[str, 
     client_kwargs: dict[str, Any] = {
         k: kwargs[k] for k in ("timeout", "max_retries") if k in kwargs
     }
-    chat = {k: v for k, v in kwargs.items() if k in CHAT_OPTIONS}
+    chat = {k: v for k, v in kwargs.items() if k in CHAT_OPTIONS or k in _STREAM_KWARGS}
     return settings, client_kwargs, chat
 
 

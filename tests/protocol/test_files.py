@@ -94,7 +94,7 @@ def test_malformed_data_urls_say_what_is_wrong(url: str, says: str) -> None:
 
 def test_an_oversize_data_url_is_refused_before_it_is_decoded() -> None:
     url = "data:image/png;base64," + "A" * 4000
-    with pytest.raises(AttachmentError, match="the limit is 0 MB"):
+    with pytest.raises(AttachmentError, match="the limit is 1000 bytes"):
         parse_data_url(url, limit=1000)
 
 
@@ -168,3 +168,52 @@ def test_an_attachment_not_uploaded_is_never_dropped() -> None:
 def test_the_blob_names_what_the_put_must_match() -> None:
     attachment = Attachment.from_bytes(b"hello", filename="a.txt")
     assert attachment.blob == Blob("a.txt", 5, attachment.md5, "text/plain")
+
+
+def test_images_go_only_to_models_with_vision_and_the_error_names_some() -> None:
+    from raycast_ai.protocol.catalog import Catalog
+    from raycast_ai.protocol.files import vision_refusal
+
+    seeing = ModelEntry("openai-gpt-4o", "gpt-4o", "openai", abilities={"vision": True})
+    blind = ModelEntry("raycast-ray1", "ray1", "raycast", abilities={"vision": {"supported": 0}})
+    catalog = Catalog((seeing, blind, GPT))
+    assert vision_refusal(seeing, catalog, ["a.png"]) is None
+    assert vision_refusal(blind, catalog, []) is None
+    refusal = vision_refusal(blind, catalog, ["a.png", "b.jpg"])
+    assert refusal is not None
+    assert "'raycast-ray1' cannot read images" in refusal.message
+    assert "'a.png', 'b.jpg' are images" in refusal.message
+    assert "e.g. openai-gpt-4o (" in refusal.message  # an entry without the ability is blind
+    none = vision_refusal(blind, Catalog((blind,)), ["a.png"])
+    assert none is not None and "No model in Raycast's catalog reads images" in none.message
+
+
+def test_a_status_failure_keeps_its_type_and_says_the_upload_failed() -> None:
+    from raycast_ai import RateLimitError
+    from raycast_ai.protocol.files import files_failure, put_failure
+
+    failure = files_failure(429, {"retry-after": "3"}, b'{"error":{"message":"slow"}}', "a.png")
+    assert isinstance(failure.error, RateLimitError) and failure.error.retry_after == 3
+    assert failure.retryable and failure.retry_after == 3
+    assert failure.error.message.startswith("Uploading the attachment 'a.png' to Raycast failed")
+    assert "slow" in str(failure.error)
+    refused = put_failure(400, b"BadDigest", "a.png")
+    assert isinstance(refused.error, UploadError) and not refused.retryable
+    assert put_failure(503, b"", "a.png").retryable
+
+
+def test_the_put_sends_the_reply_headers_but_never_a_length_of_its_own() -> None:
+    from raycast_ai.protocol.files import UploadTarget, put_headers
+
+    target = UploadTarget("1", "https://s/k", {"Content-MD5": "x", "content-length": "9"})
+    assert put_headers(target) == {"Content-MD5": "x"}
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [(812, "812 bytes"), (48_213, "47 KB"), (1_572_864, "1.5 MB"), (20 * 1024 * 1024, "20 MB")],
+)
+def test_sizes_read_as_people_write_them(size: int, text: str) -> None:
+    from raycast_ai.protocol.files import human_size
+
+    assert human_size(size) == text

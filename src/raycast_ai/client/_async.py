@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import (
     AsyncGenerator,
@@ -20,6 +21,7 @@ from typing import Any, Self, TypeVar
 import anyio
 import httpx2
 
+from raycast_ai.attachments import Attachment
 from raycast_ai.config import Settings
 from raycast_ai.protocol.attempt import GiveUp
 from raycast_ai.protocol.catalog import Catalog, ModelEntry
@@ -35,13 +37,16 @@ from raycast_ai.transport.tls import ssl_context
 from ._catalog import DEFAULT_MODELS_TTL
 from ._core import (
     TRANSPORT_ERRORS,
+    AttachmentLike,
     Core,
     Failed,
     Prepared,
+    Staged,
     TimeoutLike,
     chat_options,
     give_up,
 )
+from ._uploads import UploadCache
 
 T = TypeVar("T")
 
@@ -72,6 +77,7 @@ class AsyncRaycastClient:
         limits: httpx2.Limits | None = None,
         transport: AsyncTransport | httpx2.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        uploads: UploadCache | None = None,
     ) -> None:
         self._core = Core(
             token=token,
@@ -85,6 +91,7 @@ class AsyncRaycastClient:
             max_retries=max_retries,
             models_ttl=models_ttl,
             aliases=aliases,
+            uploads=uploads,
         )
         self._sleep = sleep
         self._models_lock = anyio.Lock()
@@ -147,15 +154,17 @@ class AsyncRaycastClient:
         *,
         options: ChatOptions | None = None,
         timeout: TimeoutLike = None,
+        attachments: Sequence[AttachmentLike] = (),
         **changes: Any,
     ) -> AsyncChatStream:
         """Typed events as they arrive: `async with client.stream(...) as events`.
 
-        The catalog lookup and the request start when the stream is entered, awaited, or
-        first iterated; errors of the request (an unknown model, no token) are raised there.
+        The catalog lookup, the attachments' uploads and the request start when the stream is
+        entered, awaited, or first iterated; errors of the request (an unknown model, no token,
+        a failed upload) are raised there.
         """
         chosen = chat_options(options, changes)
-        return AsyncChatStream(self._start(messages, model, chosen, timeout))
+        return AsyncChatStream(self._start(messages, model, chosen, timeout, attachments))
 
     async def complete(
         self,
@@ -164,10 +173,13 @@ class AsyncRaycastClient:
         *,
         options: ChatOptions | None = None,
         timeout: TimeoutLike = None,
+        attachments: Sequence[AttachmentLike] = (),
         **changes: Any,
     ) -> Completion:
         collector = Collector()
-        stream = self.stream(messages, model, options=options, timeout=timeout, **changes)
+        stream = self.stream(
+            messages, model, options=options, timeout=timeout, attachments=attachments, **changes
+        )
         async with stream as events:
             async for event in events:
                 collector.add(event)
@@ -179,11 +191,17 @@ class AsyncRaycastClient:
         model: str | None,
         options: ChatOptions,
         timeout: TimeoutLike,
+        attachments: Sequence[AttachmentLike],
     ) -> tuple[ModelEntry, AsyncIterator[list[Event]]]:
         catalog = await self.models()
         if self._core.catalogs.stale_for(catalog, model, self._core.aliases):
             catalog = await self.models(refresh=True)
-        prepared = self._core.prepare(catalog, messages, model, options, timeout)
+        stage = functools.partial(
+            self._core.stage, catalog, messages, model, options, timeout, attachments
+        )
+        # Attachments given as paths are read (hashed) here: off the event loop.
+        staged = await anyio.to_thread.run_sync(stage) if attachments else stage()
+        prepared = self._core.prepare(staged, await self._upload_all(staged))
         return prepared.model, self._attempts(lambda: self._chat(prepared))
 
     async def _attempts(
@@ -216,6 +234,36 @@ class AsyncRaycastClient:
         except TRANSPORT_ERRORS as exc:
             raise self._core.failed(exc, None, False) from exc
         yield self._core.catalog(response.status_code, response.headers, body)
+
+    async def _upload_all(self, staged: Staged) -> dict[str, str]:
+        """The ids of the staged attachments' uploads, by SHA-256; the first that fails raises."""
+        ids: dict[str, str] = {}
+        for attachment in staged.pending:
+            upload = self._attempts(functools.partial(self._upload, staged, attachment))
+            async with contextlib.aclosing(upload) as one:
+                ids[attachment.sha256] = await anext(one)
+        return ids
+
+    async def _upload(self, staged: Staged, attachment: Attachment) -> AsyncGenerator[str, None]:
+        """One attempt: the metadata request, then the bytes to where it says."""
+        try:
+            response = await self._transport.send(self._core.files_request(staged, attachment))
+            try:
+                body = await response.aread()
+            finally:
+                await response.aclose()
+            status, headers = response.status_code, response.headers
+            target = self._core.upload_target(status, headers, body, attachment)
+            response = await self._transport.send(
+                self._core.put_request(staged, target, attachment)
+            )
+            try:
+                body = await response.aread()
+            finally:
+                await response.aclose()
+        except (*TRANSPORT_ERRORS, RaycastError) as exc:
+            raise self._core.upload_failed(exc, attachment) from exc
+        yield self._core.uploaded(response.status_code, body, target, attachment)
 
     async def _chat(self, prepared: Prepared) -> AsyncGenerator[list[Event], None]:
         """One attempt: the events of each network read, in one list."""

@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 
 import httpx2
 
+from raycast_ai.attachments import Attachment, attachments_in, with_attachments
 from raycast_ai.config import Settings, load_settings
 from raycast_ai.protocol.attempt import Decision, Failure, GiveUp, RetryPolicy, status_failure
 from raycast_ai.protocol.catalog import Catalog, ModelEntry
@@ -26,8 +27,22 @@ from raycast_ai.protocol.errors import (
     MissingAuthError,
     RaycastError,
     StreamDecodeError,
+    UploadError,
 )
 from raycast_ai.protocol.events import StreamParser
+from raycast_ai.protocol.files import (
+    ATTACHMENT_PART,
+    FILES_PATH,
+    UploadTarget,
+    about_upload,
+    files_failure,
+    put_failure,
+    put_headers,
+    upload_body,
+    upload_target,
+    uploaded_part,
+    vision_refusal,
+)
 from raycast_ai.protocol.request import (
     CHAT_PATH,
     MODELS_PATH,
@@ -36,8 +51,11 @@ from raycast_ai.protocol.request import (
     build_chat_request,
     chat_headers,
     models_headers,
+    new_id,
 )
-from raycast_ai.transport.base import URL, Request, Timeout
+from raycast_ai.transport.base import URL, BodyStream, Request, Timeout
+
+from ._uploads import UPLOADS, UploadCache
 
 log = logging.getLogger("raycast_ai")
 
@@ -68,6 +86,23 @@ def chat_options(options: ChatOptions | None, changes: Mapping[str, Any]) -> Cha
             f"{', '.join(sorted(CHAT_OPTIONS))}."
         )
     return dataclasses.replace(options, **changes)
+
+
+AttachmentLike = Attachment | bytes | str | Path
+
+
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """A chat request waiting for its attachments: `pending` are to be uploaded (each content
+    once), `known` maps the SHA-256 of the others to the id of an earlier upload. The uploads
+    name `options.thread_id` as their chat, and so does the chat request."""
+
+    model: ModelEntry
+    messages: Sequence[Mapping[str, Any]]
+    options: ChatOptions
+    timeout: Timeout
+    pending: tuple[Attachment, ...] = ()
+    known: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +137,7 @@ class Core:
         max_retries: int,
         models_ttl: float,
         aliases: Mapping[str, str] | None,
+        uploads: UploadCache | None = None,
     ) -> None:
         from ._catalog import CatalogCache
 
@@ -123,6 +159,8 @@ class Core:
         base = URL.parse(self.settings.base_url)
         self.chat_url = base.join(CHAT_PATH)
         self.models_url = base.join(MODELS_PATH)
+        self.files_url = base.join(FILES_PATH)
+        self.uploads = UPLOADS if uploads is None else uploads
 
     @property
     def signed(self) -> bool:
@@ -159,21 +197,96 @@ class Core:
         except RaycastError as exc:
             raise Failed(Failure(exc)) from None
 
-    def prepare(
+    def stage(
         self,
         catalog: Catalog,
         messages: Sequence[Mapping[str, Any]],
         model: str | None,
         options: ChatOptions,
         timeout: TimeoutLike,
-    ) -> Prepared:
+        attachments: Sequence[AttachmentLike] = (),
+    ) -> Staged:
+        """Everything decided before any byte is sent: the model, the files to upload (images
+        refused for a model without vision) and the thread they belong to."""
         if not self.settings.token:
             raise MissingAuthError()
         entry = catalog.resolve(model, self.aliases)
-        request = build_chat_request(messages, entry, options)
-        return Prepared(
-            entry, request, self.timeout if timeout is None else coerce_timeout(timeout)
-        )
+        messages = with_attachments(messages, attachments)
+        files = attachments_in(messages)
+        refusal = vision_refusal(entry, catalog, [a.filename for a in files if a.is_image])
+        if refusal is not None:
+            raise refusal
+        chosen_timeout = self.timeout if timeout is None else coerce_timeout(timeout)
+        if not files:
+            return Staged(entry, messages, options, chosen_timeout)
+        if options.thread_id is None:
+            options = dataclasses.replace(options, thread_id=new_id())
+        pending: dict[str, Attachment] = {}
+        known: dict[str, str] = {}
+        for attachment in files:
+            file_id = self.uploads.get(self._upload_key(attachment))
+            if file_id is not None:
+                known[attachment.sha256] = file_id
+            else:
+                pending.setdefault(attachment.sha256, attachment)
+        return Staged(entry, messages, options, chosen_timeout, tuple(pending.values()), known)
+
+    def prepare(self, staged: Staged, uploaded: Mapping[str, str] | None = None) -> Prepared:
+        """The chat request, its attachments replaced by the ids of their uploads."""
+        ids = {**staged.known, **(uploaded or {})}
+        messages = [_uploaded(m, ids) for m in staged.messages] if ids else staged.messages
+        request = build_chat_request(messages, staged.model, staged.options)
+        return Prepared(staged.model, request, staged.timeout)
+
+    def files_request(self, staged: Staged, attachment: Attachment) -> Request:
+        """The signed metadata request (`POST /api/v1/ai/files`), with chat's headers."""
+        body = upload_body(str(staged.options.thread_id), attachment.blob)
+        headers = chat_headers(body, **self._signing()) | CONNECTION_HEADERS
+        return Request("POST", self.files_url, headers, body, staged.timeout)
+
+    def upload_target(
+        self, status: int, headers: Mapping[str, str], body: bytes, attachment: Attachment
+    ) -> UploadTarget:
+        """Where to put the bytes, from the metadata answer; raises `Failed` otherwise."""
+        if not 200 <= status < 300:
+            lower = {k.lower(): v for k, v in headers.items()}
+            raise Failed(files_failure(status, lower, body, attachment.filename))
+        try:
+            return upload_target(body, attachment.filename)
+        except RaycastError as exc:
+            raise Failed(Failure(exc)) from None
+
+    def put_request(self, staged: Staged, target: UploadTarget, attachment: Attachment) -> Request:
+        """The bytes, streamed, with exactly the headers Raycast gave and no credentials."""
+        try:
+            url = URL.parse(target.url)
+        except ValueError:
+            raise Failed(
+                Failure(
+                    about_upload(
+                        UploadError("The upload address is not valid."), attachment.filename
+                    )
+                )
+            ) from None
+        body = BodyStream(attachment.size, attachment.chunks)
+        return Request("PUT", url, put_headers(target), body, staged.timeout)
+
+    def uploaded(
+        self, status: int, body: bytes, target: UploadTarget, attachment: Attachment
+    ) -> str:
+        """The file's id once the storage took the bytes (any 2xx); remembered for reuse."""
+        if not 200 <= status < 300:
+            raise Failed(put_failure(status, body, attachment.filename))
+        self.uploads.put(self._upload_key(attachment), target.id)
+        return target.id
+
+    def upload_failed(self, exc: Exception, attachment: Attachment) -> Failed:
+        """A transport exception or an unreadable file during an upload, as a failed attempt."""
+        error = exc if isinstance(exc, RaycastError) else self._transport_error(exc, None, False)
+        return Failed(Failure(about_upload(error, attachment.filename)))
+
+    def _upload_key(self, attachment: Attachment) -> tuple[str, str, str]:
+        return UploadCache.key(self.settings.base_url, self.settings.token, attachment.sha256)
 
     def parser(self, prepared: Prepared) -> StreamParser:
         return StreamParser(signed=self.signed, local_tools=prepared.request.local_tools or None)
@@ -225,6 +338,21 @@ class Core:
             error = type(failed.failure.error).__name__
             log.info("retrying in %.2f s after: %s", decision.delay, error)
         return decision
+
+
+def _uploaded(message: Mapping[str, Any], ids: Mapping[str, str]) -> Mapping[str, Any]:
+    content = message.get("content")
+    if not isinstance(content, list | tuple) or not any(
+        isinstance(p, Mapping) and p.get("type") == ATTACHMENT_PART for p in content
+    ):
+        return message
+    parts = [
+        uploaded_part(ids[p[ATTACHMENT_PART].sha256])
+        if isinstance(p, Mapping) and p.get("type") == ATTACHMENT_PART
+        else p
+        for p in content
+    ]
+    return {**message, "content": parts}
 
 
 def give_up(decision: GiveUp, failed: Failed) -> NoReturn:

@@ -4,6 +4,7 @@ says so. `_async.py` mirrors it line for line."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
@@ -13,6 +14,7 @@ from typing import Any, Self, TypeVar
 
 import httpx2
 
+from raycast_ai.attachments import Attachment
 from raycast_ai.config import Settings
 from raycast_ai.protocol.attempt import GiveUp
 from raycast_ai.protocol.catalog import Catalog, ModelEntry
@@ -27,13 +29,16 @@ from raycast_ai.transport.tls import ssl_context
 from ._catalog import DEFAULT_MODELS_TTL
 from ._core import (
     TRANSPORT_ERRORS,
+    AttachmentLike,
     Core,
     Failed,
     Prepared,
+    Staged,
     TimeoutLike,
     chat_options,
     give_up,
 )
+from ._uploads import UploadCache
 
 T = TypeVar("T")
 
@@ -47,6 +52,7 @@ class RaycastClient:
     `proxy` (http, https or socks5 URL) and `limits` shape the default one. TLS is verified
     against `ca_bundle` (else RAYCAST_CA_BUNDLE, SSL_CERT_FILE, the system's CAs); only
     `verify=False` turns verification off. `sleep` is how the client waits between attempts.
+    `uploads` remembers uploaded files (by default one cache for the whole process).
     """
 
     def __init__(
@@ -68,6 +74,7 @@ class RaycastClient:
         limits: httpx2.Limits | None = None,
         transport: Transport | httpx2.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        uploads: UploadCache | None = None,
     ) -> None:
         self._core = Core(
             token=token,
@@ -81,6 +88,7 @@ class RaycastClient:
             max_retries=max_retries,
             models_ttl=models_ttl,
             aliases=aliases,
+            uploads=uploads,
         )
         self._sleep = sleep
         self._models_lock = threading.Lock()
@@ -140,18 +148,22 @@ class RaycastClient:
         *,
         options: ChatOptions | None = None,
         timeout: TimeoutLike = None,
+        attachments: Sequence[AttachmentLike] = (),
         **changes: Any,
     ) -> ChatStream:
         """Typed events as they arrive; iterate, and use as a context manager to close early.
 
         `options` and keyword arguments named like its fields (`temperature`, `tools`, ...)
-        shape the request; `timeout` replaces the client's for this request.
+        shape the request; `timeout` replaces the client's for this request. `attachments`
+        (`Attachment`, bytes, paths or data URLs) go with the last user message; they, and
+        attachment parts in the messages, are uploaded here, before the question is sent.
         """
         chosen = chat_options(options, changes)
         catalog = self.models()
         if self._core.catalogs.stale_for(catalog, model, self._core.aliases):
             catalog = self.models(refresh=True)
-        prepared = self._core.prepare(catalog, messages, model, chosen, timeout)
+        staged = self._core.stage(catalog, messages, model, chosen, timeout, attachments)
+        prepared = self._core.prepare(staged, self._upload_all(staged))
         return ChatStream(prepared.model, self._attempts(lambda: self._chat(prepared)))
 
     def complete(
@@ -161,10 +173,14 @@ class RaycastClient:
         *,
         options: ChatOptions | None = None,
         timeout: TimeoutLike = None,
+        attachments: Sequence[AttachmentLike] = (),
         **changes: Any,
     ) -> Completion:
         collector = Collector()
-        with self.stream(messages, model, options=options, timeout=timeout, **changes) as events:
+        stream = self.stream(
+            messages, model, options=options, timeout=timeout, attachments=attachments, **changes
+        )
+        with stream as events:
             for event in events:
                 collector.add(event)
         return collector.result(events.model.id)
@@ -197,6 +213,35 @@ class RaycastClient:
         except TRANSPORT_ERRORS as exc:
             raise self._core.failed(exc, None, False) from exc
         yield self._core.catalog(response.status_code, response.headers, body)
+
+    def _upload_all(self, staged: Staged) -> dict[str, str]:
+        """The ids of the staged attachments' uploads, by SHA-256; the first that fails raises."""
+        ids: dict[str, str] = {}
+        for attachment in staged.pending:
+            upload = self._attempts(functools.partial(self._upload, staged, attachment))
+            with contextlib.closing(upload) as one:
+                ids[attachment.sha256] = next(one)
+        return ids
+
+    def _upload(self, staged: Staged, attachment: Attachment) -> Generator[str, None, None]:
+        """One attempt: the metadata request, then the bytes to where it says."""
+        try:
+            response = self._transport.send(self._core.files_request(staged, attachment))
+            try:
+                body = response.read()
+            finally:
+                response.close()
+            status, headers = response.status_code, response.headers
+            target = self._core.upload_target(status, headers, body, attachment)
+            put = self._core.put_request(staged, target, attachment)
+            response = self._transport.send(put)
+            try:
+                body = response.read()
+            finally:
+                response.close()
+        except (*TRANSPORT_ERRORS, RaycastError) as exc:
+            raise self._core.upload_failed(exc, attachment) from exc
+        yield self._core.uploaded(response.status_code, body, target, attachment)
 
     def _chat(self, prepared: Prepared) -> Generator[list[Event], None, None]:
         """One attempt: the events of each network read, in one list."""

@@ -52,6 +52,11 @@ class ModelEntry:
         return _supported(self.abilities.get("tools"), default=True)
 
     @property
+    def supports_vision(self) -> bool:
+        """Reads images: only when the catalog says so (an image is never sent on a guess)."""
+        return _supported(self.abilities.get("vision"), default=False)
+
+    @property
     def reasoning_efforts(self) -> tuple[str, ...]:
         effort = self.abilities.get("reasoning_effort")
         if not isinstance(effort, Mapping) or not _supported(effort, default=True):

@@ -15,18 +15,22 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import json
 import mimetypes
 import re
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .errors import AttachmentError, UploadError
+from .attempt import Failure, status_failure
+from .catalog import Catalog, ModelEntry
+from .errors import AttachmentError, RaycastError, UploadError
 from .signing import encode_json
 
 FILES_PATH = "/api/v1/ai/files"
-MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+_MB = 1024 * 1024
+MAX_ATTACHMENT_BYTES = 20 * _MB
 ATTACHMENT_PART = "attachment"
 UPLOADED_PART = "raycast_file"
 
@@ -93,6 +97,64 @@ def upload_target(body: bytes, filename: str) -> UploadTarget:
     if not isinstance(headers, Mapping):
         raise UploadError(_failed(filename, "Raycast's upload headers are not an object"))
     return UploadTarget(str(blob_id), url, {str(k): str(v) for k, v in headers.items()})
+
+
+# Set by the transport from the body it sends, never taken from the reply.
+_TRANSPORT_HEADERS = frozenset({"content-length", "host", "transfer-encoding"})
+
+
+def put_headers(target: UploadTarget) -> dict[str, str]:
+    """The headers of the `PUT`: exactly the reply's (no Raycast credentials), but for those
+    the transport sets from the body itself."""
+    return {k: v for k, v in target.headers.items() if k.lower() not in _TRANSPORT_HEADERS}
+
+
+def files_failure(status: int, headers: Mapping[str, str], body: bytes, filename: str) -> Failure:
+    """An error answer to the metadata request, mapped as chat's are (a 401 is still an
+    `AuthenticationError`, a 429 is retried) but saying that the upload failed; `headers`
+    with lower-case names."""
+    failure = status_failure(status, headers, body)
+    return Failure(about_upload(failure.error, filename), failure.status, failure.retry_after)
+
+
+def put_failure(status: int, body: bytes, filename: str) -> Failure:
+    """The storage refused the bytes: an `UploadError`, tried again only for a status that
+    may pass the next time (408, 429, 5xx)."""
+    return Failure(upload_failed(filename, status, body), status)
+
+
+def about_upload(error: RaycastError, filename: str) -> RaycastError:
+    """`error` (of the same type) saying that it happened while uploading `filename`."""
+    if error.message.startswith("Uploading the attachment"):
+        return error
+    about = copy.copy(error)
+    about.message = (
+        f"Uploading the attachment '{filename}' to Raycast failed, so the question was not "
+        f"sent. {error.message}"
+    )
+    about.args = (about.message,)
+    return about
+
+
+def vision_refusal(
+    model: ModelEntry, catalog: Catalog, images: Sequence[str]
+) -> AttachmentError | None:
+    """The error for images sent to a model whose catalog entry has no vision, naming models
+    that have it; None when there is nothing to refuse."""
+    if not images or model.supports_vision:
+        return None
+    seeing = [e.id for e in catalog.visible() if e.supports_vision]
+    names = ", ".join(f"'{n}'" for n in images[:3]) + (" ..." if len(images) > 3 else "")
+    hint = (
+        f"Choose a model with vision, e.g. {', '.join(seeing[:5])} ('raycast-ai models' lists them)"
+        if seeing
+        else "No model in Raycast's catalog reads images"
+    )
+    return AttachmentError(
+        f"Model '{model.id}' cannot read images (its catalog entry has no vision), and {names} "
+        f"{'is an image' if len(images) == 1 else 'are images'}. {hint}; or send the question "
+        "without the image."
+    )
 
 
 def upload_failed(filename: str, status: int, body: bytes = b"") -> UploadError:
@@ -175,6 +237,15 @@ def parse_data_url(url: str, limit: int = MAX_ATTACHMENT_BYTES) -> tuple[str, by
 
 def too_large(size: int, limit: int = MAX_ATTACHMENT_BYTES) -> str:
     return (
-        f"The attachment is {size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB. "
+        f"The attachment is {human_size(size)}; the limit is {human_size(limit)}. "
         "Send a smaller file."
     )
+
+
+def human_size(size: int) -> str:
+    """`size` bytes as people read it: 812 bytes, 48 KB, 1.5 MB, 20 MB."""
+    if size < 1024:
+        return f"{size} bytes"
+    if size < _MB:
+        return f"{round(size / 1024)} KB"
+    return f"{size / _MB:.1f}".removesuffix(".0") + " MB"

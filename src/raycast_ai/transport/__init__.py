@@ -1,6 +1,15 @@
 """HTTP for the clients: one small interface (`base`) and its implementations."""
 
-from .base import URL, AsyncResponse, AsyncTransport, Request, Response, Timeout, Transport
+from .base import (
+    URL,
+    AsyncResponse,
+    AsyncTransport,
+    BodyStream,
+    Request,
+    Response,
+    Timeout,
+    Transport,
+)
 from .http1 import KEEPALIVE_EXPIRY, Http1Transport, StreamedResponse
 from .httpx import AsyncHttpxTransport, HttpxTransport
 from .mock import AsyncMockTransport, MockResponse, MockTransport
@@ -13,6 +22,7 @@ __all__ = [
     "AsyncMockTransport",
     "AsyncResponse",
     "AsyncTransport",
+    "BodyStream",
     "Http1Transport",
     "HttpxTransport",
     "MockResponse",

@@ -9,7 +9,7 @@ exceptions (`httpx2.TransportError` and its subclasses), whichever transport rai
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -60,6 +60,15 @@ class Timeout:
 
 
 @dataclass(frozen=True, slots=True)
+class BodyStream:
+    """A request body sent a chunk at a time (an upload read from disk), of a length known up
+    front. `chunks()` starts over on each call, so an attempt sent again sends it whole."""
+
+    length: int
+    chunks: Callable[[], Iterator[bytes]]
+
+
+@dataclass(frozen=True, slots=True)
 class Request:
     """What the client sends: `headers` are complete but for Host and Content-Length, which
     the transport adds."""
@@ -67,7 +76,7 @@ class Request:
     method: str
     url: URL
     headers: Mapping[str, str]
-    body: bytes = b""
+    body: bytes | BodyStream = b""
     timeout: Timeout = Timeout()
 
 

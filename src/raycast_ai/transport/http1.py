@@ -8,9 +8,10 @@ concurrent streams the async client spent about 2 ms of CPU per stream on it, an
 a stack of idle kept-alive connections per origin, each closed when its keep-alive expires.
 
 It speaks what the client sends to Raycast: HTTP/1.1 requests with a fixed body over TCP or
-TLS, no proxy (a configured proxy takes `AsyncHttpxTransport`), no cookies. Under an event loop
-other than asyncio's (trio, through anyio) it hands requests to httpx2. Responses stream with
-backpressure: reading from the socket pauses while a megabyte waits unread.
+TLS, no proxy (a configured proxy takes `AsyncHttpxTransport`), no cookies. A streamed body
+(an attachment's upload) goes through httpx2, which waits for the socket between chunks; so
+does every request under an event loop other than asyncio's (trio, through anyio). Responses
+stream with backpressure: reading from the socket pauses while a megabyte waits unread.
 
 A request whose kept-alive connection turns out to be closed before any byte of an answer is
 sent once more on a new connection: that is the race of reusing a connection just as the server
@@ -75,9 +76,10 @@ class Http1Transport:
     async def send(self, request: Request) -> AsyncResponse:
         """Sends `request` (plus Host and, with a body, Content-Length); returns once the
         response head has arrived. Close the response (`aclose`) to give the connection back."""
-        if not _on_asyncio():
+        body = request.body
+        if not _on_asyncio() or not isinstance(body, bytes):
             return await self._httpx2().send(request)
-        url, body, timeout = request.url, request.body, request.timeout
+        url, timeout = request.url, request.timeout
         headers = request.headers
         fields = "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
         # Each field brings one CR and one LF: any more would be a line break inside one.

@@ -5,24 +5,40 @@ from __future__ import annotations
 
 import ssl
 import traceback
+from collections.abc import AsyncIterator, Iterator
 
 import httpx2
 import socksio
 
-from .base import Request
+from .base import BodyStream, Request
 
 
 def _request(http: httpx2.Client | httpx2.AsyncClient, request: Request) -> httpx2.Request:
     timeout = request.timeout
+    headers = dict(request.headers)
+    body = request.body
+    content: bytes | Iterator[bytes] | AsyncIterator[bytes] | None
+    if isinstance(body, bytes):
+        content = body or None
+    else:
+        # A length given up front: httpx2 then sends the chunks as they come, not chunked.
+        headers["Content-Length"] = str(body.length)
+        content = body.chunks() if isinstance(http, httpx2.Client) else _async_chunks(body)
     return http.build_request(
         request.method,
         str(request.url),
-        content=request.body or None,
-        headers=dict(request.headers),
+        content=content,
+        headers=headers,
         timeout=httpx2.Timeout(
             connect=timeout.connect, read=timeout.read, write=timeout.write, pool=timeout.pool
         ),
     )
+
+
+async def _async_chunks(body: BodyStream) -> AsyncIterator[bytes]:
+    # Chunks of a local file: each read is short, so it is done on the event loop.
+    for chunk in body.chunks():
+        yield chunk
 
 
 def _options(
