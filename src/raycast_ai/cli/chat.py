@@ -29,6 +29,8 @@ PROMPT = "> "
 HELP = """\
 /model [ID]     show or change the model (an id, model name or alias)
 /system [TEXT]  set the system prompt; without TEXT, remove it
+/attach [FILE]  send FILE with your next message; without FILE, list what will go
+/detach         send none of the files attached so far
 /new            start a new conversation
 /exit           leave (or Ctrl-D); Ctrl-C stops an answer
 End a line with \\ to continue it, or wrap several lines in \"\"\" ... \"\"\"."""
@@ -71,6 +73,7 @@ def chat(
     \b
     /model [ID]     show or change the model
     /system [TEXT]  set or remove the system prompt
+    /attach FILE    send FILE (an image, a PDF, code) with the next message
     /new            start a new conversation
     /exit           leave (or Ctrl-D); Ctrl-C stops an answer
 
@@ -113,7 +116,8 @@ def chat(
                 markdown=not no_md, extract=False, quiet=False, reasoning=reasoning
             )
             try:
-                session.ask(text, output, temperature=temperature)
+                session.ask(text, output, temperature=temperature, attachments=session.pending)
+                session.pending = []
             except KeyboardInterrupt:
                 runtime.err("(stopped)", dim=True)
             except RaycastError as exc:
@@ -134,7 +138,14 @@ def command(session: Session, line: str) -> bool:
         click.echo(HELP)
     elif name == "/new":
         session.new()
+        session.pending = []
         runtime.err("New conversation.", dim=True)
+    elif name == "/attach":
+        attach(session, argument)
+    elif name == "/detach":
+        dropped = len(session.pending)
+        session.pending = []
+        runtime.err(f"Detached {dropped} file{'' if dropped == 1 else 's'}.", dim=True)
     elif name == "/system":
         session.system = argument or None
         runtime.err("System prompt set." if argument else "System prompt removed.", dim=True)
@@ -152,6 +163,25 @@ def command(session: Session, line: str) -> bool:
     else:
         runtime.err(f"Unknown command {name}; /help lists them.")
     return True
+
+
+def attach(session: Session, path: str) -> None:
+    """`/attach FILE`: read now (a missing file is said at once), sent with the next message."""
+    from .attach import load, shown
+
+    if not path:
+        for attachment in session.pending:
+            click.echo(shown(attachment))
+        if not session.pending:
+            runtime.err("Nothing attached; /attach FILE attaches one.", dim=True)
+        return
+    try:
+        attachment = load(path)
+    except click.UsageError as exc:
+        runtime.err(f"Error: {exc.message}")
+        return
+    session.pending.append(attachment)
+    runtime.err(f"Attached {shown(attachment)}: it goes with your next message.", dim=True)
 
 
 def needs_more(text: str) -> bool:

@@ -8,7 +8,7 @@ import contextlib
 import signal
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -18,8 +18,10 @@ from raycast_ai.protocol.completion import Collector
 from raycast_ai.protocol.events import Notice, ReasoningDelta, TextDelta, Usage
 
 from . import runtime
+from .attach import logged
 
 if TYPE_CHECKING:
+    from raycast_ai.attachments import Attachment
     from raycast_ai.client import RaycastClient
 
     from .output import Output
@@ -63,8 +65,10 @@ class Session:
     model: str | None = None
     system: str | None = None
     id: str = field(default_factory=new_conversation_id)
-    messages: list[dict[str, str]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
     _logged: bool = False
+    # Files attached (`/attach` in chat) for the next question.
+    pending: list[Attachment] = field(default_factory=list)
 
     def new(self) -> None:
         self.id, self.messages, self._logged = new_conversation_id(), [], False
@@ -75,10 +79,17 @@ class Session:
         output: Output,
         *,
         temperature: float | None = None,
+        attachments: Sequence[Attachment] = (),
     ) -> Answer:
-        """Streams one answer into `output` (closed at the end, whatever happens)."""
+        """Streams one answer into `output` (closed at the end, whatever happens).
+
+        The files go with the prompt and stay in the conversation, so later questions still
+        see them (the client uploads the same content once in a while)."""
         system = [{"role": "system", "content": self.system}] if self.system else []
-        user = {"role": "user", "content": prompt}
+        content: str | list[dict[str, Any]] = prompt
+        if attachments:
+            content = [{"type": "text", "text": prompt}, *(a.part() for a in attachments)]
+        user = {"role": "user", "content": content}
         collector = Collector()
         exchange: int | None = None
         try:
@@ -89,7 +100,7 @@ class Session:
                 thread_id=self.id,
             )
             model = stream.model.id
-            exchange = self._start(prompt, model)
+            exchange = self._start(prompt, model, attachments)
             saved = time.monotonic()
             try:
                 for event in stream:
@@ -109,17 +120,17 @@ class Session:
         except BaseException as exc:
             if exchange is not None:
                 self._finish(exchange, collector, model, error=describe(exc))
-            self._remember(prompt, collector.text)
+            self._remember(content, collector.text)
             raise
         finally:
             output.close()
         done = collector.result(model)
         if exchange is not None:
             self._finish(exchange, collector, model)
-        self._remember(prompt, done.text)
+        self._remember(content, done.text)
         return Answer(done.text, done.reasoning, model, done.usage, done.finish_reason, self.id)
 
-    def _remember(self, prompt: str, text: str) -> None:
+    def _remember(self, prompt: str | list[dict[str, Any]], text: str) -> None:
         # The same rule as a continuation from the log: an answer with no text is left out.
         if text:
             self.messages += [
@@ -129,14 +140,14 @@ class Session:
 
     # The log must not cost the answer: a failing write is reported once and logging stops.
 
-    def _start(self, prompt: str, model: str) -> int | None:
+    def _start(self, prompt: str, model: str, attachments: Sequence[Attachment]) -> int | None:
         if self.log is None:
             return None
         try:
             if not self._logged:
                 self.log.create(model, self.id)
                 self._logged = True
-            return self.log.start(self.id, prompt, self.system, model)
+            return self.log.start(self.id, prompt, self.system, model, logged(attachments))
         except sqlite3.Error as exc:
             self._log_failed(exc)
             return None

@@ -1,0 +1,62 @@
+"""Files sent with a question (`ask -a FILE`, `/attach FILE` in chat): read and hashed before
+any request, so a missing or unreadable file is one line naming it and nothing is sent."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from raycast_ai.attachments import Attachment
+from raycast_ai.protocol.errors import AttachmentError
+from raycast_ai.protocol.files import MAX_ATTACHMENT_BYTES
+
+from . import runtime
+
+STDIN = "-"
+
+
+def load(spec: str) -> Attachment:
+    """The file at `spec` (`~` expanded), or stdin's bytes for "-"; `click.UsageError` (one
+    line, exit code 2) when it cannot be read or is too large."""
+    try:
+        if spec == STDIN:
+            return _stdin()
+        return Attachment.from_path(Path(spec).expanduser())
+    except AttachmentError as exc:
+        raise click.UsageError(exc.message) from None
+
+
+def load_all(specs: Sequence[str]) -> list[Attachment]:
+    if list(specs).count(STDIN) > 1:
+        raise click.UsageError("Only one attachment can come from stdin (-a -).")
+    return [load(spec) for spec in specs]
+
+
+def _stdin() -> Attachment:
+    if runtime.stdin_is_tty():
+        raise AttachmentError(
+            "-a - attaches what is piped in, and nothing is: cat FILE | raycast-ai -a - PROMPT"
+        )
+    data = sys.stdin.buffer.read(MAX_ATTACHMENT_BYTES + 1)
+    if not data:
+        raise AttachmentError("-a - attaches what is piped in, and stdin was empty.")
+    return Attachment.from_bytes(data)
+
+
+def size(n: int) -> str:
+    if n < 1000:
+        return f"{n} bytes"
+    return f"{n / 1000:.1f} kB" if n < 1_000_000 else f"{n / 1_000_000:.1f} MB"
+
+
+def shown(attachment: Attachment) -> str:
+    return f"{attachment.filename} ({attachment.content_type}, {size(attachment.size)})"
+
+
+def logged(attachments: Sequence[Attachment]) -> list[Mapping[str, Any]]:
+    """What the conversation log keeps of each file: never its bytes."""
+    return [{"name": a.filename, "type": a.content_type, "size": a.size} for a in attachments]
