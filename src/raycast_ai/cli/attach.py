@@ -19,20 +19,27 @@ from . import runtime
 STDIN = "-"
 
 
+class FileError(click.ClickException):
+    """A file that cannot be attached: one line on stderr and the exit code of a usage error
+    (click's UsageError would print the usage lines too)."""
+
+    exit_code = 2
+
+
 def load(spec: str) -> Attachment:
-    """The file at `spec` (`~` expanded), or stdin's bytes for "-"; `click.UsageError` (one
-    line, exit code 2) when it cannot be read or is too large."""
+    """The file at `spec` (`~` expanded), or stdin's bytes for "-"; `FileError` when it cannot
+    be read or is too large."""
     try:
         if spec == STDIN:
             return _stdin()
         return Attachment.from_path(Path(spec).expanduser())
     except AttachmentError as exc:
-        raise click.UsageError(exc.message) from None
+        raise FileError(exc.message) from None
 
 
 def load_all(specs: Sequence[str]) -> list[Attachment]:
     if list(specs).count(STDIN) > 1:
-        raise click.UsageError("Only one attachment can come from stdin (-a -).")
+        raise FileError("Only one attachment can come from stdin (-a -).")
     return [load(spec) for spec in specs]
 
 

@@ -167,7 +167,7 @@ def command(session: Session, line: str) -> bool:
 
 def attach(session: Session, path: str) -> None:
     """`/attach FILE`: read now (a missing file is said at once), sent with the next message."""
-    from .attach import load, shown
+    from .attach import FileError, load, shown
 
     if not path:
         for attachment in session.pending:
@@ -177,7 +177,7 @@ def attach(session: Session, path: str) -> None:
         return
     try:
         attachment = load(path)
-    except click.UsageError as exc:
+    except FileError as exc:
         runtime.err(f"Error: {exc.message}")
         return
     session.pending.append(attachment)
