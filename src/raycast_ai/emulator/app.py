@@ -1,7 +1,8 @@
 """The emulated Raycast backend as a Starlette app.
 
-`create_app(EmulatorConfig(...))` serves chat_completions, models, me and credits; every request
-is kept on `app.state.recorder`. Each endpoint is a raw ASGI callable that turns the recorded
+`create_app(EmulatorConfig(...))` serves chat_completions, models, me, credits, files and the
+storage the files' bytes are put to; every request is kept on `app.state.recorder`, the files
+on `app.state.files`. Each endpoint is a raw ASGI callable that turns the recorded
 request into a `Plan` and delivers it, so it can pace, stall or drop the connection at will.
 """
 
@@ -14,6 +15,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from raycast_ai.protocol.files import FILES_PATH
 from raycast_ai.protocol.request import CHAT_PATH, MODELS_PATH
 from raycast_ai.protocol.signing import GET_BODY, encode_json
 
@@ -24,6 +26,7 @@ from .checks import error_plan, signature_ok, token_refusal
 from .config import EmulatorConfig
 from .delivery import Closing, ConnectionAbort, Plan, deliver, json_plan, quiet_aborts
 from .faults import AttemptLog
+from .files import STORAGE_PATH, FileStore, files_plan, storage_plan
 from .recorder import RecordedRequest, Recorder, RecordingMiddleware, record_of
 
 __all__ = ["CREDITS_PATH", "ME_PATH", "EmulatorConfig", "create_app"]
@@ -56,13 +59,20 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
     recorder = Recorder()
     closing = Closing()
     attempts = AttemptLog()
+    files = FileStore()
     catalog = models_payload()
     models_body = encode_json(catalog)
     me_body = encode_json(me_payload())
     credits_body = encode_json(credits_payload())
 
     def chat(record: RecordedRequest) -> Plan:
-        return chat_plan(record, config, catalog, attempts)
+        return chat_plan(record, config, catalog, attempts, files)
+
+    def upload(record: RecordedRequest) -> Plan:
+        return files_plan(record, config, files)
+
+    def storage(record: RecordedRequest) -> Plan:
+        return storage_plan(record, files)
 
     def models(record: RecordedRequest) -> Plan:
         if not config.models_public:
@@ -90,6 +100,8 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
             Route(MODELS_PATH, endpoint(models), methods=["GET"]),
             Route(ME_PATH, endpoint(account(me_body)), methods=["GET"]),
             Route(CREDITS_PATH, endpoint(account(credits_body)), methods=["GET"]),
+            Route(FILES_PATH, endpoint(upload), methods=["POST"]),
+            Route(STORAGE_PATH, endpoint(storage), methods=["PUT"]),
         ],
         middleware=[Middleware(RecordingMiddleware, recorder=recorder)],
     )
@@ -98,4 +110,5 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
     app.state.closing = closing
     app.state.attempts = attempts
     app.state.catalog = catalog
+    app.state.files = files
     return app

@@ -2,8 +2,9 @@
 
 Checks run in the real server's order: Bearer token (HTTP 401), v2 signature over the raw body
 (HTTP 200 with the one in-stream error line), JSON body (400), directives (400), the
-(model, provider) pair (404); then a fault, a tool call or an answer is streamed (a script, when
-the config has one, chooses the tool calls and their answers).
+(model, provider) pair (404), attached files unknown or not uploaded (400); then a fault, a tool
+call or an answer is streamed (a script, when the config has one, chooses the tool calls and
+their answers). An answer to a message with files starts by naming them.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .faults import (
     Directives,
     parse_directives,
 )
+from .files import FileStore, attached, attachment_refusal, seen_sentence
 from .recorder import RecordedRequest
 from .script import ScriptedAnswer, ScriptedCall, pieces
 from .stream import (
@@ -64,6 +66,7 @@ def chat_plan(
     config: EmulatorConfig,
     catalog: Mapping[str, Any],
     attempts: AttemptLog,
+    files: FileStore | None = None,
 ) -> Plan:
     headers = record.headers
     refusal = token_refusal(headers, config)
@@ -87,6 +90,11 @@ def chat_plan(
     entry = find_model(catalog, str(body.get("model")), str(body.get("provider")))
     if entry is None:
         return error_plan(404, STATUS_MESSAGES[404], "rejected:model")
+    files = files if files is not None else FileStore()
+    if config.strict_attachments:
+        refusal = attachment_refusal(messages, files)
+        if refusal is not None:
+            return refusal
 
     fault = directives.fault
     outcome = f"fault:{fault}" if fault else "completed"
@@ -99,7 +107,7 @@ def chat_plan(
     if fault is not None and fault in ERROR_CHUNKS:
         return sse_plan([event(ERROR_CHUNKS[fault])], outcome)
     try:
-        reply = _reply(entry, body, messages, prompt, directives, config)
+        reply = _reply(entry, body, messages, prompt, directives, config, files)
     except DirectiveError as exc:
         return error_plan(400, str(exc), "rejected:directive")
     items = reply_plan(
@@ -155,6 +163,7 @@ def _reply(
     prompt: str,
     directives: Directives,
     config: EmulatorConfig,
+    files: FileStore,
 ) -> Reply:
     provider, model_id = str(entry["provider"]), str(entry["id"])
     n = _pick(directives.chunks, config.chunks)
@@ -183,6 +192,9 @@ def _reply(
         texts = tool_reply_chunks(str(last.get("name") or "tool"), _text(last), model_id, n)
     else:
         texts = answer_chunks(prompt, model_id, n)
+        seen = seen_sentence(attached(last, files)) if last.get("author") == "user" else ""
+        if seen:
+            texts = [seen, *texts]
     usage = (
         count_tokens(" ".join(_text(m) for m in messages)),
         count_tokens("".join(reasoning)) + count_tokens("".join(texts)),

@@ -16,6 +16,9 @@ class EmulatorConfig:
     requires the timestamp (Unix seconds or ISO-8601) to be that close to the emulator's clock.
     `models_public` False makes the models list ask for the token and a v2 signature over `{}`.
     `script` makes the model call matching tools and answer their results (see `script`).
+    `files_fault` makes every `POST /api/v1/ai/files` fail: an HTTP status ("500", "429", ...)
+    or "malformed" (a 200 without an upload address). `strict_attachments` False lets chat
+    requests name files that are unknown or not uploaded.
     """
 
     token: str = EMULATOR_TOKEN
@@ -29,3 +32,5 @@ class EmulatorConfig:
     models_public: bool = True
     reasoning_chunks: int = 3
     script: Script | None = None
+    files_fault: str | None = None
+    strict_attachments: bool = True
