@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import sqlite3
+import subprocess
+import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -37,8 +41,9 @@ def last_user(emulator: EmulatorServer) -> dict[str, object]:
 
 @pytest.fixture
 def image(tmp_path: Path) -> Path:
+    """A PNG of this test's own (the client uploads the same content once in a while)."""
     path = tmp_path / "cat.png"
-    path.write_bytes(PNG)
+    path.write_bytes(PNG + uuid.uuid4().hex.encode())
     return path
 
 
@@ -54,11 +59,12 @@ def test_ask_with_an_image_uploads_it_and_the_answer_mentions_it(
     upload = emulator.recorder.for_path(FILES_PATH)[-1].json()
     assert upload["blob"]["filename"] == "cat.png"
     assert upload["blob"]["content_type"] == "image/png"
-    assert upload["blob"]["byte_size"] == len(PNG)
+    assert upload["blob"]["byte_size"] == image.stat().st_size
     assert "cat.png" in result.stdout
     with History.open(home) as history:
         (exchange,) = history.recent()
-    assert exchange.files == [{"name": "cat.png", "type": "image/png", "size": len(PNG)}]
+    size = image.stat().st_size
+    assert exchange.files == [{"name": "cat.png", "type": "image/png", "size": size}]
     with sqlite3.connect(home / LOG_FILE) as db:
         stored = db.execute("SELECT attachments FROM exchanges").fetchone()[0]
     assert json.loads(stored) == exchange.files  # the name, type and size; no bytes
@@ -67,7 +73,7 @@ def test_ask_with_an_image_uploads_it_and_the_answer_mentions_it(
 def test_several_files_and_one_from_stdin(
     invoke: Invoke, emulator: EmulatorServer, image: Path
 ) -> None:
-    result = invoke("-a", str(image), "-a", "-", "compare these", input=PDF)
+    result = invoke("-a", str(image), "-a", "-", "compare these", input=PDF + uuid.uuid4().bytes)
     assert result.exit_code == 0, result.stderr
     assert len(last_user(emulator)["attachments"]) == 2  # type: ignore[arg-type]
     blobs = [r.json()["blob"] for r in emulator.recorder.for_path(FILES_PATH)[-2:]]
@@ -130,8 +136,9 @@ def test_attach_in_chat_goes_with_the_next_message_and_stays_in_the_conversation
     result = invoke("chat", input="\n".join(lines) + "\n")
     assert result.exit_code == 0, result.stderr
     assert f"Error: Cannot read the attachment {tmp_path / 'nope.png'}" in result.stderr
-    assert "Attached cat.png (image/png, 69 bytes)" in result.stderr
-    assert "cat.png (image/png, 69 bytes)" in result.stdout  # the /attach listing
+    shown = f"cat.png (image/png, {image.stat().st_size} bytes)"
+    assert f"Attached {shown}" in result.stderr
+    assert shown in result.stdout  # the /attach listing
     chats = emulator.recorder.for_path(CHAT_PATH)[-2:]
     first, second = (c.json()["messages"] for c in chats)
     assert first[-1]["content"]["text"] == "what is this?"
@@ -139,3 +146,24 @@ def test_attach_in_chat_goes_with_the_next_message_and_stays_in_the_conversation
     # The next question still shows the model the picture, as the earlier user message.
     assert second[0]["content"]["attachments"] == first[-1]["content"]["attachments"]
     assert "attachments" not in second[-1]["content"]
+
+
+def test_a_piped_image_as_a_real_process(env: dict[str, str], emulator: EmulatorServer) -> None:
+    environ = {**os.environ, **env}
+    data = PNG + uuid.uuid4().hex.encode()
+    done = subprocess.run(
+        [sys.executable, "-m", "raycast_ai", "-a", "-", "what is this?"],
+        input=data,
+        capture_output=True,
+        env=environ,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    blob = emulator.recorder.for_path(FILES_PATH)[-1].json()["blob"]
+    assert (blob["filename"], blob["content_type"], blob["byte_size"]) == (
+        "attachment.png",
+        "image/png",
+        len(data),
+    )
+    assert "attachment.png" in done.stdout.decode()

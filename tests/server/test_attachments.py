@@ -9,6 +9,7 @@ import base64
 import http.server
 import socket
 import threading
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from raycast_ai.client import AsyncRaycastClient
 from raycast_ai.dialects import openai_chat
 from raycast_ai.dialects.errors import BadRequest
 from raycast_ai.emulator.server import EmulatorServer
-from raycast_ai.protocol.files import ATTACHMENT_PART
+from raycast_ai.protocol.files import ATTACHMENT_PART, human_size
 from raycast_ai.server import GatewaySettings, create_app
 from raycast_ai.server import attachments as server_attachments
 from raycast_ai.server.attachments import allowed, resolve
@@ -38,13 +39,14 @@ PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"
 )
 PNG_URL = "data:image/png;base64," + base64.b64encode(PNG).decode()
+SERVED = PNG + uuid.uuid4().hex.encode()
 BIG = b"\x89PNG\r\n\x1a\n" + b"\0" * 5000
 
 
 class _Files(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path == "/cat.png":
-            self._send(200, PNG, "image/png")
+            self._send(200, SERVED, "image/png")
         elif self.path == "/big.png":
             # No Content-Length: the limit must hold while reading.
             self.send_response(200)
@@ -148,6 +150,249 @@ def sent(emulator: EmulatorServer) -> int:
     return len(emulator.recorder.for_path(CHAT_PATH)) + len(emulator.recorder.for_path(FILES_PATH))
 
 
+def unique(data: bytes) -> bytes:
+    """`data` with a unique tail: the client uploads the same content once in a while, and
+    each test must see its own upload."""
+    return data + uuid.uuid4().hex.encode()
+
+
+def pdf() -> tuple[bytes, str]:
+    data = unique(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    return data, "data:application/pdf;base64," + base64.b64encode(data).decode()
+
+
+def png() -> tuple[bytes, str]:
+    data = unique(PNG)
+    return data, "data:image/png;base64," + base64.b64encode(data).decode()
+
+
+def uploaded(emulator: EmulatorServer, n: int) -> list[dict[str, Any]]:
+    """The blobs of the last `n` uploads, and checks that the last chat request's user message
+    refers to `n` files."""
+    content = emulator.recorder.for_path(CHAT_PATH)[-1].json()["messages"][-1]["content"]
+    assert [a["type"] for a in content["attachments"]] == ["file"] * n
+    return [r.json()["blob"] for r in emulator.recorder.for_path(FILES_PATH)[-n:]]
+
+
+# -- through every dialect, to the emulator ------------------------------------------------------
+
+
+@pytest.fixture
+async def openai_sdk(gateway_at: Any) -> AsyncIterator[openai.AsyncOpenAI]:
+    async with openai.AsyncOpenAI(
+        api_key="unused",
+        base_url=gateway_at.base_url + "/v1",
+        http_client=gateway_at.http_client,
+        max_retries=0,
+    ) as sdk:
+        yield sdk
+
+
+@pytest.fixture
+async def anthropic_sdk(gateway_at: Any) -> AsyncIterator[anthropic.AsyncAnthropic]:
+    async with anthropic.AsyncAnthropic(
+        api_key="unused",
+        base_url=gateway_at.base_url,
+        http_client=gateway_at.http_client,
+        max_retries=0,
+    ) as sdk:
+        yield sdk
+
+
+async def test_chat_image_url_reaches_raycast_as_an_upload(
+    openai_sdk: openai.AsyncOpenAI, emulator: EmulatorServer
+) -> None:
+    data, url = png()
+    done = await openai_sdk.chat.completions.create(model=MODEL, messages=chat_image(url))
+    (blob,) = uploaded(emulator, 1)
+    assert (blob["content_type"], blob["byte_size"]) == ("image/png", len(data))
+    assert blob["filename"] in (done.choices[0].message.content or "")
+    sent_text = emulator.recorder.for_path(CHAT_PATH)[-1].json()["messages"][-1]["content"]
+    assert sent_text["text"] == "What is in this picture?"
+
+
+async def test_chat_file_part_with_a_pdf_streams_an_answer_naming_it(
+    openai_sdk: openai.AsyncOpenAI, emulator: EmulatorServer
+) -> None:
+    part = {"type": "file", "file": {"file_data": pdf()[1], "filename": "report.pdf"}}
+    stream = await openai_sdk.chat.completions.create(
+        model=MODEL,
+        messages=[{"role": "user", "content": [{"type": "text", "text": "Summarise."}, part]}],  # type: ignore[list-item]
+        stream=True,
+    )
+    text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+    (blob,) = uploaded(emulator, 1)
+    assert (blob["filename"], blob["content_type"]) == ("report.pdf", "application/pdf")
+    assert "report.pdf" in text
+
+
+async def test_responses_input_image_and_input_file_reach_raycast(
+    openai_sdk: openai.AsyncOpenAI, emulator: EmulatorServer
+) -> None:
+    content: Any = [
+        {"type": "input_text", "text": "Compare."},
+        {"type": "input_image", "image_url": png()[1], "detail": "auto"},
+        {"type": "input_file", "file_data": pdf()[1], "filename": "notes.pdf"},
+    ]
+    done = await openai_sdk.responses.create(
+        model=MODEL, input=[{"role": "user", "content": content}], store=False
+    )
+    image, document = uploaded(emulator, 2)
+    assert image["content_type"] == "image/png"
+    assert (document["filename"], document["content_type"]) == ("notes.pdf", "application/pdf")
+    assert "notes.pdf" in done.output_text
+
+
+async def test_anthropic_image_and_document_reach_raycast(
+    anthropic_sdk: anthropic.AsyncAnthropic, emulator: EmulatorServer
+) -> None:
+    image = {
+        "type": "image",
+        "source": {
+            "type": "base64",
+            "media_type": "image/png",
+            "data": base64.b64encode(png()[0]).decode(),
+        },
+    }
+    document = {
+        "type": "document",
+        "title": "contract.pdf",
+        "source": {
+            "type": "base64",
+            "media_type": "application/pdf",
+            "data": base64.b64encode(pdf()[0]).decode(),
+        },
+    }
+    done = await anthropic_sdk.messages.create(
+        model=MODEL,
+        max_tokens=100,
+        messages=[
+            {"role": "user", "content": [image, document, {"type": "text", "text": "Read."}]}
+        ],  # type: ignore[list-item]
+    )
+    image_blob, pdf_blob = uploaded(emulator, 2)
+    assert image_blob["content_type"] == "image/png"
+    assert (pdf_blob["filename"], pdf_blob["content_type"]) == ("contract.pdf", "application/pdf")
+    text = "".join(b.text for b in done.content if b.type == "text")
+    assert "contract.pdf" in text
+
+
+async def test_an_allowed_host_is_fetched_and_uploaded(
+    upstream_options: dict[str, Any], emulator: EmulatorServer, files_at: str
+) -> None:
+    async with gateway(upstream_options, attachment_hosts=("127.0.0.1",)) as sdk:
+        done = await sdk.openai.chat.completions.create(
+            model=MODEL, messages=chat_image(files_at + "/cat.png")
+        )
+    (blob,) = uploaded(emulator, 1)
+    assert (blob["filename"], blob["content_type"], blob["byte_size"]) == (
+        "cat.png",
+        "image/png",
+        len(SERVED),
+    )
+    assert "cat.png" in (done.choices[0].message.content or "")
+
+
+async def test_a_stored_response_names_its_files_and_continues(
+    upstream_options: dict[str, Any], emulator: EmulatorServer
+) -> None:
+    async with gateway(upstream_options) as sdk:
+        first = await sdk.openai.responses.create(model=MODEL, input=responses_image(png()[1]))
+        items = await sdk.openai.responses.input_items.list(first.id)
+        second = await sdk.openai.responses.create(
+            model=MODEL, input="And the colour?", previous_response_id=first.id
+        )
+    (item,) = items.data
+    said = item.content[0].text  # type: ignore[union-attr]
+    assert said.startswith("What is in this picture?\n[attached: attachment.png (image/png")
+    assert second.output_text
+    history = emulator.recorder.for_path(CHAT_PATH)[-1].json()["messages"]
+    assert "[attached: attachment.png" in history[0]["content"]["text"]
+
+
+# -- failures of the upload and of the model ----------------------------------------------------
+
+
+async def test_an_image_for_a_model_without_vision_is_a_400_naming_models_with_it(
+    upstream_options: dict[str, Any], emulator: EmulatorServer
+) -> None:
+    before = sent(emulator)
+    async with gateway(upstream_options) as sdk:
+        with pytest.raises(openai.BadRequestError) as chat:
+            await sdk.openai.chat.completions.create(
+                model="raycast-ray1", messages=chat_image(PNG_URL)
+            )
+        with pytest.raises(anthropic.BadRequestError) as messages:
+            await sdk.anthropic.messages.create(
+                model="raycast-ray1",
+                max_tokens=10,
+                messages=anthropic_image(
+                    {
+                        "type": "base64",
+                        "media_type": "image/png",
+                        "data": base64.b64encode(PNG).decode(),
+                    }
+                ),
+            )
+    assert chat.value.code == "invalid_attachment"
+    assert "vision" in chat.value.message and "openai-gpt-4o-mini" in chat.value.message
+    assert "vision" in messages.value.message
+    assert sent(emulator) == before
+
+
+@pytest.mark.parametrize("fault", ["malformed", "500"])
+async def test_an_upload_that_fails_is_a_502_and_nothing_is_asked(
+    upstream_options: dict[str, Any], emulator: EmulatorServer, fault: str
+) -> None:
+    chats = len(emulator.recorder.for_path(CHAT_PATH))
+    name = f"report @fault:{fault}.pdf"
+    part: Any = {"type": "file", "file": {"file_data": pdf()[1], "filename": name}}
+    async with gateway(upstream_options) as sdk:
+        with pytest.raises(openai.InternalServerError) as chat:
+            await sdk.openai.chat.completions.create(
+                model=MODEL, messages=[{"role": "user", "content": [part]}]
+            )
+        with pytest.raises(openai.InternalServerError) as responses:
+            await sdk.openai.responses.create(
+                model=MODEL,
+                input=[
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "input_file", "file_data": pdf()[1], "filename": name}
+                        ],
+                    }
+                ],
+            )
+        with pytest.raises(anthropic.InternalServerError) as messages:
+            await sdk.anthropic.messages.create(
+                model=MODEL,
+                max_tokens=10,
+                messages=[
+                    {
+                        "role": "user",
+                        "content": [
+                            {
+                                "type": "document",
+                                "title": name,
+                                "source": {
+                                    "type": "base64",
+                                    "media_type": "application/pdf",
+                                    "data": base64.b64encode(pdf()[0]).decode(),
+                                },
+                            }
+                        ],
+                    }
+                ],
+            )
+    for error in (chat.value, responses.value):
+        assert error.status_code == 502 and error.code == "upload_failed"
+        assert f"Uploading the attachment '{name}'" in error.message
+    assert messages.value.status_code == 502
+    assert "Uploading the attachment" in messages.value.message
+    assert len(emulator.recorder.for_path(CHAT_PATH)) == chats
+
+
 # -- refused in each dialect's shape, with nothing sent ------------------------------------------
 
 
@@ -228,8 +473,7 @@ async def test_an_oversize_file_is_a_400_naming_the_limit(
                 ),
             )
     for message in (chat.value.message, responses.value.message, messages.value.message):
-        assert f"is {len(BIG) / 1e6:.1f} MB; the limit is" in message
-        assert "Send a smaller file" in message
+        assert f"is {human_size(len(BIG))}; the limit is 1000 bytes" in message
     assert chat.value.param == "messages.0.content.1.image_url"
     assert sent(emulator) == before
 
@@ -279,7 +523,7 @@ async def test_an_allowed_host_is_fetched_following_its_redirects(files_at: str)
         assert (fetched.filename, fetched.content_type, fetched.data) == (
             "cat.png",
             "image/png",
-            PNG,
+            SERVED,
         )
 
 

@@ -12,7 +12,7 @@ import click
 
 from raycast_ai.attachments import Attachment
 from raycast_ai.protocol.errors import AttachmentError
-from raycast_ai.protocol.files import MAX_ATTACHMENT_BYTES
+from raycast_ai.protocol.files import MAX_ATTACHMENT_BYTES, human_size
 
 from . import runtime
 
@@ -54,14 +54,8 @@ def _stdin() -> Attachment:
     return Attachment.from_bytes(data)
 
 
-def size(n: int) -> str:
-    if n < 1000:
-        return f"{n} bytes"
-    return f"{n / 1000:.1f} kB" if n < 1_000_000 else f"{n / 1_000_000:.1f} MB"
-
-
 def shown(attachment: Attachment) -> str:
-    return f"{attachment.filename} ({attachment.content_type}, {size(attachment.size)})"
+    return f"{attachment.filename} ({attachment.content_type}, {human_size(attachment.size)})"
 
 
 def logged(attachments: Sequence[Attachment]) -> list[Mapping[str, Any]]:

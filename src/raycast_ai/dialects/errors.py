@@ -18,7 +18,7 @@ RateLimitError (+ retry-after)           429     rate_limit_error       rate_lim
 RateLimitError type credits_error        429     insufficient_quota     credits_error
 MissingAuthError (gateway has no token)  500     server_error           raycast_token_missing
 UpstreamError, StreamDecodeError         502     upstream_error         its type or upstream_...
-UploadError (a file's upload failed)     502     upstream_error         upload_failed
+UploadError, or a 5xx while uploading    502     upstream_error         upload_failed
 IncompleteStreamError                    502     upstream_error         incomplete_stream
 APIConnectionError                       502     upstream_error         upstream_unreachable
 UpstreamError from a Raycast 503         503     upstream_error         upstream_unavailable
@@ -49,6 +49,9 @@ class ErrorInfo:
 
 
 NO_RETRY = {"x-should-retry": "false"}
+# How the client words an error of the files route (`protocol.files.about_upload`); that error
+# keeps its own type, so that a 401 or a 429 there still reads as one.
+UPLOAD_FAILED_PREFIX = "Uploading the attachment"
 
 
 def error_info(exc: errors.RaycastError) -> ErrorInfo:
@@ -86,7 +89,11 @@ def error_info(exc: errors.RaycastError) -> ErrorInfo:
         return ErrorInfo(502, message, "upstream_error", "upstream_unreachable")
     if isinstance(exc, errors.IncompleteStreamError):
         return ErrorInfo(502, message, "upstream_error", "incomplete_stream")
-    if isinstance(exc, errors.UploadError):
+    if isinstance(exc, errors.UploadError) or (
+        isinstance(exc, errors.UpstreamError)
+        and exc.status_code not in (400, 503)
+        and message.startswith(UPLOAD_FAILED_PREFIX)
+    ):
         return ErrorInfo(502, message, "upstream_error", "upload_failed")
     if isinstance(exc, errors.StreamDecodeError):
         return ErrorInfo(502, message, "upstream_error", "malformed_upstream_response")
