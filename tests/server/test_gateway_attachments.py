@@ -563,3 +563,16 @@ async def test_a_host_that_does_not_answer_in_time_is_a_400(
         assert "took longer" in caught.value.info.message
     finally:
         listener.close()
+
+
+async def test_a_file_at_the_limit_fits_in_the_body_limit(
+    upstream_options: dict[str, Any], emulator: EmulatorServer
+) -> None:
+    settings = GatewaySettings()
+    data = unique(PNG)
+    data += b"\0" * (settings.max_attachment_bytes - len(data))
+    url = "data:image/png;base64," + base64.b64encode(data).decode()
+    async with gateway(upstream_options) as sdk:
+        await sdk.openai.chat.completions.create(model=MODEL, messages=chat_image(url))
+    (blob,) = uploaded(emulator, 1)
+    assert blob["byte_size"] == settings.max_attachment_bytes
