@@ -21,7 +21,7 @@ from raycast_ai import (
     UploadError,
     UpstreamError,
 )
-from raycast_ai.client._uploads import UploadCache
+from raycast_ai.client import UploadCache
 from raycast_ai.emulator.recorder import RecordedRequest
 from raycast_ai.emulator.server import EmulatorServer
 from raycast_ai.emulator.text import answer_chunks

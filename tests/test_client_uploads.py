@@ -25,7 +25,7 @@ from raycast_ai import (
     RaycastClient,
     UploadError,
 )
-from raycast_ai.client._uploads import UploadCache
+from raycast_ai.client import UploadCache
 from raycast_ai.protocol.signing import verify_v2
 
 SECRET = "test-secret"
@@ -306,8 +306,27 @@ async def test_a_busy_files_route_is_retried_by_the_policy(
 
 
 @pytest.mark.anyio
-async def test_a_malformed_reply_is_an_upload_error(driver: Driver, backend: Backend) -> None:
-    backend.files = lambda _: httpx2.Response(200, json={"id": "x"})
+async def test_a_busy_storage_gets_the_whole_file_again(
+    driver: Driver, backend: Backend, tmp_path: Path
+) -> None:
+    path = tmp_path / "big.pdf"
+    path.write_bytes(PDF * 100)
+    answers = [httpx2.Response(503, text="SlowDown")]
+    backend.put = lambda r, b: answers.pop() if answers else backend.store(r, b)
+    assert await driver.complete(question(), attachments=[path]) == "Seen"
+    assert [b for _, b in backend.requests("PUT")] == [PDF * 100, PDF * 100]
+    assert len(backend.metadata) == 2 and len(driver.sleeps) == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "reply",
+    [{"id": "x"}, {"id": "x", "direct_upload": {"url": "http://", "headers": {}}}],
+)
+async def test_a_malformed_reply_is_an_upload_error(
+    driver: Driver, backend: Backend, reply: dict[str, Any]
+) -> None:
+    backend.files = lambda _: httpx2.Response(200, json=reply)
     with pytest.raises(UploadError, match=r"Uploading the attachment .attachment\.png.*not sent"):
         await driver.complete(question(), attachments=[PNG])
     assert not backend.chats and len(backend.metadata) == 1
@@ -354,6 +373,7 @@ async def test_a_file_that_vanishes_before_its_upload_is_an_error(
         ("data:image/png;base64,@@@", "base64"),
         (b"x" * 21_000_001, "limit is 20 MB"),
         ("/no/such/file.png", "Cannot read the attachment /no/such/file.png"),
+        ("https://example.com/shot.png", "not fetched from URLs"),
     ],
 )
 async def test_what_cannot_be_attached_fails_before_any_request(

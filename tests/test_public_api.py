@@ -55,6 +55,7 @@ PUBLIC: dict[str, list[str]] = {
     "raycast_ai.client": [
         "DEFAULT_MODELS_TTL",
         "MODELS_CACHE_FILE",
+        "UPLOAD_TTL",
         "AsyncChatStream",
         "AsyncRaycastClient",
         "ChatOptions",
@@ -62,6 +63,7 @@ PUBLIC: dict[str, list[str]] = {
         "RaycastClient",
         "Timeout",
         "TimeoutLike",
+        "UploadCache",
     ],
     "raycast_ai.emulator.app": [
         "CREDITS_PATH",

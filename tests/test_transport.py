@@ -51,6 +51,7 @@ from raycast_ai.transport import (
     AsyncHttpxTransport,
     AsyncMockTransport,
     AsyncResponse,
+    BodyStream,
     Http1Transport,
     MockResponse,
     MockTransport,
@@ -938,3 +939,34 @@ async def test_a_mock_body_broken_in_the_middle_is_an_incomplete_stream(
     assert isinstance(caught.value.__cause__, httpx2.ReadError)
     assert len(client._transport.requests) == 2  # the models list, one chat: not retried
     assert all(response.closed for response in responses)
+
+
+async def test_a_streamed_body_goes_out_chunk_by_chunk_with_its_length() -> None:
+    """An upload's body (`BodyStream`) is sent as its chunks come, with a Content-Length and
+    not chunked; each attempt asks for the chunks anew."""
+    received: list[tuple[bytes, bytes]] = []
+    starts: list[int] = []
+
+    async def store(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        received.append((head, await reader.readexactly(length)))
+        writer.write(OK)
+        await writer.drain()
+
+    def chunks() -> Iterator[bytes]:
+        starts.append(1)
+        for n in range(40):
+            yield bytes([n]) * 65536
+
+    async with served(store) as (base_url, _, transport):
+        body = BodyStream(40 * 65536, chunks)
+        put = Request("PUT", URL.parse(f"{base_url}/up"), {"Content-MD5": "x"}, body, TIMEOUT)
+        for _ in range(2):
+            response, answer = await fetch(transport, put)
+            assert (response.status_code, answer) == (200, b"ok")
+    assert len(starts) == 2
+    for head, data in received:
+        assert data == b"".join(bytes([n]) * 65536 for n in range(40))
+        assert b"content-length: 2621440\r\n" in head.lower()
+        assert b"transfer-encoding" not in head.lower() and b"Content-MD5: x" in head

@@ -113,6 +113,11 @@ class Attachment:
             return cls.from_bytes(bytes(value))
         if isinstance(value, str) and value.startswith("data:"):
             return cls.from_data_url(value)
+        if isinstance(value, str) and value.startswith(("http://", "https://")):
+            raise AttachmentError(
+                f"Attachments are not fetched from URLs ({value[:80]}); download the file and "
+                "give its path, its bytes or a data URL."
+            )
         if isinstance(value, str | Path):
             return cls.from_path(value)
         raise AttachmentError(

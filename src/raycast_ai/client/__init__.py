@@ -11,10 +11,12 @@ from ._async import AsyncChatStream, AsyncRaycastClient
 from ._catalog import DEFAULT_MODELS_TTL, MODELS_CACHE_FILE
 from ._core import TimeoutLike
 from ._sync import ChatStream, RaycastClient
+from ._uploads import UPLOAD_TTL, UploadCache
 
 __all__ = [
     "DEFAULT_MODELS_TTL",
     "MODELS_CACHE_FILE",
+    "UPLOAD_TTL",
     "AsyncChatStream",
     "AsyncRaycastClient",
     "ChatOptions",
@@ -22,4 +24,5 @@ __all__ = [
     "RaycastClient",
     "Timeout",
     "TimeoutLike",
+    "UploadCache",
 ]

@@ -261,13 +261,8 @@ class Core:
         try:
             url = URL.parse(target.url)
         except ValueError:
-            raise Failed(
-                Failure(
-                    about_upload(
-                        UploadError("The upload address is not valid."), attachment.filename
-                    )
-                )
-            ) from None
+            error = UploadError(f"Raycast's upload address {target.url[:80]!r} is not valid.")
+            raise Failed(Failure(about_upload(error, attachment.filename))) from None
         body = BodyStream(attachment.size, attachment.chunks)
         return Request("PUT", url, put_headers(target), body, staged.timeout)
 

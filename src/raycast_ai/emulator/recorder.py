@@ -2,7 +2,9 @@
 
 Outcomes: "pending" while in flight, then "completed" (the response went out whole),
 "disconnected" (the client went away first), "fault:<name>" (an injected fault shaped the
-response), "rejected:<what>" (token, signature, json, body, directive, model) or "shutdown".
+response), "rejected:<what>" (token, signature, json, body, directive, model, attachment, or the
+storage's error code such as BadDigest) or "shutdown". Every route is recorded: chat, models,
+the files metadata and the storage PUTs with their bodies.
 """
 
 from __future__ import annotations
