@@ -11,10 +11,11 @@ journal files the database file's mode.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,11 +43,14 @@ CREATE TABLE IF NOT EXISTS exchanges (
     input_tokens INTEGER,
     output_tokens INTEGER,
     finish_reason TEXT,
-    error TEXT
+    error TEXT,
+    attachments TEXT
 );
 CREATE INDEX IF NOT EXISTS exchanges_by_conversation ON exchanges (conversation_id, id);
 """
-_VERSION = 1
+# 2: `exchanges.attachments`, the JSON list of the files sent with the prompt (name, type, size).
+_VERSION = 2
+_MIGRATIONS = {2: "ALTER TABLE exchanges ADD COLUMN attachments TEXT;"}
 
 
 def new_conversation_id() -> str:
@@ -80,6 +84,18 @@ class Exchange:
     output_tokens: int | None
     finish_reason: str | None
     error: str | None
+    attachments: str | None = None
+
+    @property
+    def files(self) -> list[dict[str, Any]]:
+        """The files sent with the prompt: `name`, `type` and `size` each (never their bytes)."""
+        if not self.attachments:
+            return []
+        try:
+            listed = json.loads(self.attachments)
+        except ValueError:
+            return []
+        return [f for f in listed if isinstance(f, dict)] if isinstance(listed, list) else []
 
     @property
     def status(self) -> str:
@@ -89,7 +105,7 @@ class Exchange:
         return "complete" if self.finished else "unfinished"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "status": self.status}
+        return {**asdict(self), "attachments": self.files, "status": self.status}
 
 
 class AmbiguousConversationError(LookupError):
@@ -110,9 +126,15 @@ class History:
         # an fsync each, which a checkpoint every fraction of a second needs.
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
-        if self._db.execute("PRAGMA user_version").fetchone()[0] < _VERSION:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version < _VERSION:
+            steps = (
+                [_SCHEMA]
+                if version == 0
+                else [_MIGRATIONS[v] for v in range(version + 1, _VERSION + 1)]
+            )
             self._db.executescript(
-                f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version = {_VERSION}; COMMIT;"
+                f"BEGIN IMMEDIATE; {''.join(steps)} PRAGMA user_version = {_VERSION}; COMMIT;"
             )
 
     @classmethod
@@ -176,12 +198,21 @@ class History:
 
     # exchanges
 
-    def start(self, conversation_id: str, prompt: str, system: str | None, model: str) -> int:
-        """Records the prompt before the request goes out; returns the exchange id."""
+    def start(
+        self,
+        conversation_id: str,
+        prompt: str,
+        system: str | None,
+        model: str,
+        files: Sequence[Mapping[str, Any]] = (),
+    ) -> int:
+        """Records the prompt (and what `files` says of the attachments: name, type, size)
+        before the request goes out; returns the exchange id."""
+        listed = json.dumps([dict(f) for f in files], ensure_ascii=False) if files else None
         cursor = self._db.execute(
-            "INSERT INTO exchanges (conversation_id, prompt, system, model, started) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (conversation_id, prompt, system, model, now()),
+            "INSERT INTO exchanges (conversation_id, prompt, system, model, started, "
+            "attachments) VALUES (?, ?, ?, ?, ?, ?)",
+            (conversation_id, prompt, system, model, now(), listed),
         )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
@@ -262,12 +293,23 @@ class History:
 
 
 def to_messages(exchanges: Sequence[Exchange]) -> list[dict[str, str]]:
+    """The log's exchanges as chat messages; a file sent with a prompt is named on a line after
+    it (the log keeps no bytes to send again)."""
     messages: list[dict[str, str]] = []
     for exchange in exchanges:
         if exchange.response:
-            messages.append({"role": "user", "content": exchange.prompt})
+            prompt = "\n".join([exchange.prompt, *map(file_line, exchange.files)])
+            messages.append({"role": "user", "content": prompt})
             messages.append({"role": "assistant", "content": exchange.response})
     return messages
+
+
+def file_text(file: Mapping[str, Any]) -> str:
+    return f"{file.get('name')} ({file.get('type')}, {file.get('size')} bytes)"
+
+
+def file_line(file: Mapping[str, Any]) -> str:
+    return f"[attached: {file_text(file)}]"
 
 
 def _exchange(row: sqlite3.Row) -> Exchange:

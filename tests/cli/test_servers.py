@@ -127,3 +127,27 @@ def test_serve_refuses_an_alias_that_is_not_name_equals_model(invoke: Invoke) ->
     result = invoke("serve", "--alias", "just-a-name")
     assert result.exit_code == 2
     assert "'just-a-name' is not NAME=MODEL" in result.stderr
+
+
+def test_serve_passes_the_attachment_hosts_of_the_flags_and_the_config(
+    invoke: Invoke, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import raycast_ai.server
+    from raycast_ai.config import CONFIG_FILE, write_json
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(raycast_ai.server, "serve", lambda *args, **kwargs: seen.update(kwargs))
+    home.mkdir(parents=True)
+    write_json(home / CONFIG_FILE, {"attachment_hosts": ["cdn.example.com"]})
+    result = invoke(
+        "serve",
+        "--attachment-host",
+        "127.0.0.1",
+        "--attachment-host",
+        "*.example.org",
+        "--attachment-limit",
+        "50",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert seen["attachment_hosts"] == ("cdn.example.com", "127.0.0.1", "*.example.org")
+    assert seen["max_attachment_bytes"] == 50_000_000

@@ -288,6 +288,14 @@ def test_tool_choice(choice: Any, expected: Any) -> None:
     [
         (
             {"input": [{"role": "user", "content": [{"type": "input_image", "image_url": "x"}]}]},
+            "input[0].content[0].image_url",
+        ),
+        (
+            {"input": [{"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]},
+            "input[0].content[0].file_id",
+        ),
+        (
+            {"input": [{"role": "assistant", "content": [{"type": "input_image"}]}]},
             "input[0].content[0]",
         ),
         (

@@ -423,7 +423,8 @@ async def test_refused_blocks_and_bad_bodies_are_anthropic_400s(
         )
     body: Any = caught.value.body
     assert body["error"]["type"] == "invalid_request_error"
-    assert "not supported yet" in body["error"]["message"]
+    assert "does not fetch files from URLs (host example.com)" in body["error"]["message"]
+    assert "base64 source" in body["error"]["message"]
     with pytest.raises(anthropic.BadRequestError) as missing:
         await client.post("/v1/messages", body={"model": MODEL, "messages": []}, cast_to=object)
     assert "max_tokens" in missing.value.message or "messages" in missing.value.message

@@ -338,12 +338,14 @@ async def test_n_above_one_is_400(aopenai: openai.AsyncOpenAI) -> None:
     assert caught.value.param == "n"
 
 
-async def test_image_parts_are_400(aopenai: openai.AsyncOpenAI) -> None:
-    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
-    with pytest.raises(openai.BadRequestError, match="image_url"):
+async def test_audio_parts_are_400(aopenai: openai.AsyncOpenAI) -> None:
+    audio = {"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}}
+    with pytest.raises(openai.BadRequestError, match="audio") as caught:
         await aopenai.chat.completions.create(
-            model=MODEL, messages=[{"role": "user", "content": [image]}]
+            model=MODEL,
+            messages=[{"role": "user", "content": [audio]}],  # type: ignore[list-item]
         )
+    assert caught.value.param == "messages.0.content.0"
 
 
 async def test_ignored_fields_are_accepted(aopenai: openai.AsyncOpenAI) -> None:

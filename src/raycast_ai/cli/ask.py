@@ -16,6 +16,15 @@ from . import runtime
 )
 @click.option("-s", "--system", help="A system prompt.")
 @click.option(
+    "-a",
+    "--attach",
+    "attach",
+    multiple=True,
+    metavar="FILE",
+    help="Send FILE with the question: an image (for models with vision), a PDF, code, text "
+    "(repeatable; '-' reads it from stdin; at most 20 MB each).",
+)
+@click.option(
     "-c", "--continue", "resume", is_flag=True, help="Continue the latest logged conversation."
 )
 @click.option("--cid", metavar="ID", help="Continue the logged conversation with this id (prefix).")
@@ -66,6 +75,7 @@ def ask(
     prompt: tuple[str, ...],
     model: str | None,
     system: str | None,
+    attach: tuple[str, ...],
     resume: bool,
     cid: str | None,
     no_stream: bool,
@@ -86,12 +96,18 @@ def ask(
     \b
         git diff | raycast-ai "write a commit message"
         raycast-ai -m claude-sonnet-4 -x "a bash one-liner to count lines of *.py"
+        raycast-ai -a screenshot.png "what does this error mean?"
+        pdftoppm -png -r 50 -singlefile a.pdf | raycast-ai -a - "describe the page"
 
     Every exchange is logged ('raycast-ai logs') unless --no-log or 'raycast-ai logs off'.
     """
     if as_json and extract:
         raise click.UsageError("Use --json or --extract, not both.")
-    text = combine(runtime.read_stdin(), " ".join(prompt))
+    from .attach import STDIN, load_all
+
+    files = load_all(attach)  # before any request: a missing file is a usage error
+    piped = "" if STDIN in attach else runtime.read_stdin()
+    text = combine(piped, " ".join(prompt))
     runtime.fail_if_no_input(text)
     from .exchange import open_session, terminate_gracefully
     from .output import make_output
@@ -110,7 +126,9 @@ def ask(
         ) as session,
         terminate_gracefully(),
     ):
-        answer = session.ask(text, output, temperature=temperature, reasoning_effort=effort)
+        answer = session.ask(
+            text, output, temperature=temperature, reasoning_effort=effort, attachments=files
+        )
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
     elif no_stream:

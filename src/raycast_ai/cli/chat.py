@@ -32,6 +32,8 @@ HELP = """\
 /retry          ask the last question again, in place of its answer
 /copy           copy the last answer to the clipboard
 /save FILE      save the conversation as Markdown
+/attach [FILE]  send FILE with your next message; without FILE, list what will go
+/detach         send none of the files attached so far
 /new            start a new conversation
 /clear          clear the screen (the conversation goes on)
 /exit           leave (or Ctrl-D); Ctrl-C stops an answer
@@ -84,6 +86,7 @@ def chat(
     \b
     /model [ID]     show or change the model
     /system [TEXT]  set or remove the system prompt
+    /attach FILE    send FILE (an image, a PDF, code) with the next message
     /retry, /copy, /save FILE, /new, /clear
     /exit           leave (or Ctrl-D); Ctrl-C stops an answer
 
@@ -132,12 +135,19 @@ def chat(
                 if retried is None:
                     runtime.err("Nothing to retry yet.")
                     continue
-                text = retried
+                text, session.pending = retried
             output = make_output(
                 markdown=not no_md, extract=False, quiet=False, reasoning=reasoning
             )
             try:
-                session.ask(text, output, temperature=temperature, reasoning_effort=effort)
+                session.ask(
+                    text,
+                    output,
+                    temperature=temperature,
+                    reasoning_effort=effort,
+                    attachments=session.pending,
+                )
+                session.pending = []
             except KeyboardInterrupt:
                 runtime.err("(stopped)", dim=True)
             except RaycastError as exc:
@@ -158,6 +168,7 @@ def command(session: Session, line: str) -> bool:
         click.echo(HELP)
     elif name == "/new":
         session.new()
+        session.pending = []
         runtime.err("New conversation.", dim=True)
     elif name == "/clear":
         click.clear()
@@ -165,6 +176,12 @@ def command(session: Session, line: str) -> bool:
         copy_answer(session)
     elif name == "/save":
         save(session, argument)
+    elif name == "/attach":
+        attach(session, argument)
+    elif name == "/detach":
+        dropped = len(session.pending)
+        session.pending = []
+        runtime.err(f"Detached {dropped} file{'' if dropped == 1 else 's'}.", dim=True)
     elif name == "/system":
         session.system = argument or None
         runtime.err("System prompt set." if argument else "System prompt removed.", dim=True)
@@ -210,6 +227,25 @@ def save(session: Session, name: str) -> None:
         runtime.err(f"Error: cannot write {path}: {exc.strerror or exc}.")
         return
     runtime.err(f"Saved the conversation to {path}.", dim=True)
+
+
+def attach(session: Session, path: str) -> None:
+    """`/attach FILE`: read now (a missing file is said at once), sent with the next message."""
+    from .attach import FileError, load, shown
+
+    if not path:
+        for attachment in session.pending:
+            click.echo(shown(attachment))
+        if not session.pending:
+            runtime.err("Nothing attached; /attach FILE attaches one.", dim=True)
+        return
+    try:
+        attachment = load(path)
+    except FileError as exc:
+        runtime.err(f"Error: {exc.message}")
+        return
+    session.pending.append(attachment)
+    runtime.err(f"Attached {shown(attachment)}: it goes with your next message.", dim=True)
 
 
 def needs_more(text: str) -> bool:

@@ -8,7 +8,7 @@ import contextlib
 import signal
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -18,8 +18,10 @@ from raycast_ai.protocol.completion import Collector
 from raycast_ai.protocol.events import Notice, ReasoningDelta, TextDelta, Usage
 
 from . import runtime
+from .attach import logged
 
 if TYPE_CHECKING:
+    from raycast_ai.attachments import Attachment
     from raycast_ai.client import RaycastClient
 
     from .output import Output
@@ -63,20 +65,22 @@ class Session:
     model: str | None = None
     system: str | None = None
     id: str = field(default_factory=new_conversation_id)
-    messages: list[dict[str, str]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
     _logged: bool = False
-    _last_prompt: str | None = None
+    _last: tuple[str, list[Attachment]] | None = None  # the last question, for /retry
+    # Files attached (`/attach` in chat) for the next question.
+    pending: list[Attachment] = field(default_factory=list)
 
     def new(self) -> None:
         self.id, self.messages, self._logged = new_conversation_id(), [], False
-        self._last_prompt = None
+        self._last = None
 
-    def retry(self) -> str | None:
-        """The last question, its answer taken out of the conversation to be asked again."""
-        prompt = self._last_prompt
-        if prompt is not None and self.messages[-2:-1] == [{"role": "user", "content": prompt}]:
+    def retry(self) -> tuple[str, list[Attachment]] | None:
+        """The last question and its files, its answer taken out of the conversation to be
+        asked again."""
+        if self._last is not None and self.messages[-2:-1] == [_user(*self._last)]:
             del self.messages[-2:]
-        return prompt
+        return self._last
 
     def last_answer(self) -> str | None:
         last = self.messages[-1] if self.messages else None
@@ -89,7 +93,13 @@ class Session:
             parts.append(f"## System\n\n{self.system}\n")
         for message in self.messages:
             who = "You" if message["role"] == "user" else "Answer"
-            parts.append(f"## {who}\n\n{message['content'].rstrip()}\n")
+            content = message["content"]
+            if not isinstance(content, str):
+                content = "\n\n".join(
+                    p["text"] if p["type"] == "text" else f"[attached: {p['attachment'].filename}]"
+                    for p in content
+                )
+            parts.append(f"## {who}\n\n{content.rstrip()}\n")
         return "\n".join(parts)
 
     def ask(
@@ -99,13 +109,18 @@ class Session:
         *,
         temperature: float | None = None,
         reasoning_effort: str | None = None,
+        attachments: Sequence[Attachment] = (),
     ) -> Answer:
-        """Streams one answer into `output` (closed at the end, whatever happens)."""
+        """Streams one answer into `output` (closed at the end, whatever happens).
+
+        The files go with the prompt and stay in the conversation, so later questions still
+        see them (the client uploads the same content once in a while)."""
         system = [{"role": "system", "content": self.system}] if self.system else []
-        user = {"role": "user", "content": prompt}
-        self._last_prompt = prompt
+        self._last = (prompt, list(attachments))
         if reasoning_effort is not None:
             self._check_reasoning()
+        user = _user(prompt, attachments)
+        content = user["content"]
         collector = Collector()
         exchange: int | None = None
         output.wait()
@@ -118,7 +133,7 @@ class Session:
                 thread_id=self.id,
             )
             model = stream.model.id
-            exchange = self._start(prompt, model)
+            exchange = self._start(prompt, model, attachments)
             saved = time.monotonic()
             try:
                 for event in stream:
@@ -138,14 +153,14 @@ class Session:
         except BaseException as exc:
             if exchange is not None:
                 self._finish(exchange, collector, model, error=describe(exc))
-            self._remember(prompt, collector.text)
+            self._remember(content, collector.text)
             raise
         finally:
             output.close()
         done = collector.result(model)
         if exchange is not None:
             self._finish(exchange, collector, model)
-        self._remember(prompt, done.text)
+        self._remember(content, done.text)
         return Answer(done.text, done.reasoning, model, done.usage, done.finish_reason, self.id)
 
     def _check_reasoning(self) -> None:
@@ -160,7 +175,7 @@ class Session:
                 f"{', '.join(reasoning) or 'none'}."
             )
 
-    def _remember(self, prompt: str, text: str) -> None:
+    def _remember(self, prompt: str | list[dict[str, Any]], text: str) -> None:
         # The same rule as a continuation from the log: an answer with no text is left out.
         if text:
             self.messages += [
@@ -170,14 +185,14 @@ class Session:
 
     # The log must not cost the answer: a failing write is reported once and logging stops.
 
-    def _start(self, prompt: str, model: str) -> int | None:
+    def _start(self, prompt: str, model: str, attachments: Sequence[Attachment]) -> int | None:
         if self.log is None:
             return None
         try:
             if not self._logged:
                 self.log.create(model, self.id)
                 self._logged = True
-            return self.log.start(self.id, prompt, self.system, model)
+            return self.log.start(self.id, prompt, self.system, model, logged(attachments))
         except sqlite3.Error as exc:
             self._log_failed(exc)
             return None
@@ -214,6 +229,16 @@ class Session:
     def _log_failed(self, exc: sqlite3.Error) -> None:
         runtime.err(f"warning: could not write the conversation log ({exc}); logging is off.")
         self.log = None
+
+
+def _user(prompt: str, attachments: Sequence[Attachment]) -> dict[str, Any]:
+    """The user message: the prompt, and its files as attachment parts."""
+    if not attachments:
+        return {"role": "user", "content": prompt}
+    return {
+        "role": "user",
+        "content": [{"type": "text", "text": prompt}, *(a.part() for a in attachments)],
+    }
 
 
 def describe(exc: BaseException) -> str:

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from raycast_ai.history import Exchange
+from raycast_ai.history import Exchange, file_text
 
 from . import runtime
 
@@ -75,7 +75,10 @@ def render(exchange: Exchange) -> str:
     ]
     if exchange.system:
         parts += ["", "## System", "", exchange.system]
-    parts += ["", "## Prompt", "", exchange.prompt, "", "## Response", "", exchange.response]
+    parts += ["", "## Prompt", "", exchange.prompt]
+    if exchange.files:
+        parts += ["", "## Attachments", "", *(f"- {file_text(f)}" for f in exchange.files)]
+    parts += ["", "## Response", "", exchange.response]
     return "\n".join(parts).rstrip("\n")
 
 

@@ -23,11 +23,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Prefs:
-    """config.json: the default model, the aliases and whether the log is on."""
+    """config.json: the default model, the aliases, whether the log is on, and the hosts the
+    gateway fetches attachments from."""
 
     default_model: str | None = None
     aliases: Mapping[str, str] = field(default_factory=dict)
     log: bool = True
+    attachment_hosts: tuple[str, ...] = ()
 
 
 def home() -> Path:
@@ -42,12 +44,14 @@ def prefs() -> Prefs:
     stored = read_json(config_path())
     default = stored.get("default_model")
     aliases = stored.get("aliases")
+    hosts = stored.get("attachment_hosts")
     return Prefs(
         default_model=default if isinstance(default, str) and default else None,
         aliases=(
             {str(k): str(v) for k, v in aliases.items()} if isinstance(aliases, Mapping) else {}
         ),
         log=stored.get("log") is not False,
+        attachment_hosts=tuple(str(h) for h in hosts if h) if isinstance(hosts, list) else (),
     )
 
 

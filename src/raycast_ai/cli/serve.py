@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import click
 
@@ -31,13 +32,34 @@ from . import runtime
     "'raycast-ai aliases set'.",
 )
 @click.option(
+    "--attachment-host",
+    "attachment_hosts",
+    multiple=True,
+    metavar="HOST",
+    help="Fetch images and files that requests name by an http(s) URL from HOST (repeatable; "
+    "example.com, example.com:8443 or *.example.com). Without it every URL is refused and "
+    "clients must send data URLs or base64. Added to 'attachment_hosts' in config.json.",
+)
+@click.option(
+    "--attachment-limit",
+    type=click.FloatRange(0, min_open=True),
+    metavar="MB",
+    help="The largest file a request may attach, in MB (default 20; the body limit grows with it).",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
     default="warning",
     show_default=True,
 )
 def serve(
-    host: str, port: int, api_keys: tuple[str, ...], aliases: dict[str, str], log_level: str
+    host: str,
+    port: int,
+    api_keys: tuple[str, ...],
+    aliases: dict[str, str],
+    attachment_hosts: tuple[str, ...],
+    attachment_limit: float | None,
+    log_level: str,
 ) -> None:
     """Run the OpenAI-compatible gateway.
 
@@ -53,8 +75,14 @@ def serve(
     runtime.err(f"OpenAI-compatible gateway on http://{shown}:{port}/v1 (Ctrl+C stops it)")
     # uvicorn stops cleanly on Ctrl+C, then raises it again: here it is the normal way out.
     with contextlib.suppress(KeyboardInterrupt):
-        every = {**runtime.prefs().aliases, **aliases}
-        run(host, port, api_keys, log_level=log_level, aliases=every)
+        prefs = runtime.prefs()
+        every = {**prefs.aliases, **aliases}
+        options: dict[str, Any] = {
+            "attachment_hosts": (*prefs.attachment_hosts, *attachment_hosts),
+        }
+        if attachment_limit is not None:
+            options["max_attachment_bytes"] = int(attachment_limit * 1_000_000)
+        run(host, port, api_keys, log_level=log_level, aliases=every, **options)
 
 
 def _aliases(values: tuple[str, ...]) -> dict[str, str]:

@@ -9,8 +9,12 @@ What `POST /v1/messages` does with each field:
   `stop_sequences` (cut by the gateway), `tools` (client tools), `tool_choice`, `thinking`
   (its budget picks the reasoning effort; reasoning comes back as thinking blocks only when
   thinking is on and its `display` is not "omitted") and `output_config.effort`;
-- refused with 400: `image` and `document` blocks (attachments are not supported yet) and server
-  tools (`web_search_...`, `bash_...`: a versioned `type`);
+- attached (user turns; see `dialects.attachments`): `image` blocks and `document` blocks with a
+  `base64` source (`media_type` as given; a document's `title` is the file name), `text` and
+  `content` documents as a text file; a `url` source only from a host the gateway allows; in a
+  `tool_result` they become a note, in assistant turns a 400;
+- refused with 400: `file` sources (a Files API id), `search_result` and `container_upload`
+  blocks, and server tools (`web_search_...`, `bash_...`: a versioned `type`);
 - dropped: `thinking` and `redacted_thinking` blocks in the history (Raycast takes no reasoning
   input), a `system` block `x-anthropic-billing-header: ...` (Claude Code's per-run ids) and any
   other block type;
@@ -31,10 +35,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from raycast_ai.protocol.request import ChatOptions
 from raycast_ai.protocol.tokens import estimate_message_tokens, estimate_tokens
 
+from . import attachments
 from .base import Chat
 from .errors import BadRequest, invalid_request
 
-REFUSED_BLOCKS = frozenset({"image", "document", "search_result", "container_upload"})
+FILE_BLOCKS = frozenset({"image", "document"})
+REFUSED_BLOCKS = frozenset({"search_result", "container_upload"})
 BILLING_HEADER = "x-anthropic-billing-header:"
 TOOL_ERROR_PREFIX = "(the tool reported an error)\n"
 EFFORTS = {"low": "low", "medium": "medium", "high": "high", "max": "high"}
@@ -181,6 +187,7 @@ def system_text(system: str | list[SystemBlock] | None) -> str:
 
 def _user(out: list[dict[str, Any]], blocks: Sequence[dict[str, Any]], where: str) -> None:
     texts: list[str] = []
+    files: list[dict[str, Any]] = []
     results: list[dict[str, Any]] = []
     for j, block in enumerate(blocks):
         kind = block.get("type")
@@ -188,17 +195,79 @@ def _user(out: list[dict[str, Any]], blocks: Sequence[dict[str, Any]], where: st
             texts.append(_text(block, f"{where}.{j}"))
         elif kind == "tool_result":
             results.append(_tool_result(block, f"{where}.{j}"))
+        elif kind in FILE_BLOCKS:
+            files.append(_file(block, str(kind), f"{where}.{j}"))
         elif kind in REFUSED_BLOCKS:
             raise _refused(str(kind), f"{where}.{j}")
     # Results answer the assistant's calls, so they go right after it, before any new text.
     out.extend(results)
-    if not texts:
+    if not texts and not files:
         return
     text = "\n".join(texts)
-    if out and out[-1]["role"] == "user" and not results:
-        out[-1]["content"] += "\n" + text
+    last = out[-1] if out and out[-1]["role"] == "user" and not results else None
+    if last is None:
+        out.append({"role": "user", "content": _content(text, files)})
+    elif isinstance(last["content"], str) and not files:
+        last["content"] += "\n" + text
     else:
-        out.append({"role": "user", "content": text})
+        earlier = last["content"]
+        if isinstance(earlier, str):
+            earlier = [{"type": "text", "text": earlier}]
+        last["content"] = [*earlier, *_content(text, files)]
+
+
+def _content(text: str, files: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
+    """A user message's content: its text, and attachment parts when it has files."""
+    if not files:
+        return text
+    return [{"type": "text", "text": text}, *files] if text else files
+
+
+def _file(block: dict[str, Any], kind: str, where: str) -> dict[str, Any]:
+    """An `image` or `document` block as an attachment part (see `dialects.attachments`)."""
+    source = block.get("source")
+    param = f"{where}.source"
+    if not isinstance(source, dict):
+        message = f"A {kind} block needs a 'source' ({where})."
+        raise BadRequest(invalid_request(message, param=param))
+    title = block.get("title") if kind == "document" else None
+    hint = attachments.BASE64_HINT
+    origin = source.get("type")
+    if origin == "base64":
+        media_type = source.get("media_type")
+        return attachments.from_base64(
+            source.get("data"), f"{param}.data", content_type=media_type, filename=title
+        )
+    if origin == "text" and kind == "document":
+        return attachments.from_text(source.get("data"), f"{param}.data", title)
+    if origin == "content" and kind == "document":
+        return attachments.from_text(_document_text(source.get("content"), param), param, title)
+    if origin == "url":
+        return attachments.from_url(source.get("url"), f"{param}.url", hint, title)
+    if origin == "file":
+        raise attachments.file_id_refused(f"{param}.file_id", hint)
+    raise BadRequest(
+        invalid_request(
+            f"A {kind} block's source type {str(origin)[:30]!r} is not supported; send it {hint} "
+            f"({param}.type).",
+            param=f"{param}.type",
+        )
+    )
+
+
+def _document_text(content: object, where: str) -> str:
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        raise BadRequest(
+            invalid_request(f"A content document needs text blocks ({where}).", param=where)
+        )
+    texts = [
+        _text(b, f"{where}.content.{k}")
+        for k, b in enumerate(content)
+        if isinstance(b, dict) and b.get("type") == "text"
+    ]
+    return "\n\n".join(texts)
 
 
 def _assistant(out: list[dict[str, Any]], blocks: Sequence[dict[str, Any]], where: str) -> None:
@@ -210,6 +279,8 @@ def _assistant(out: list[dict[str, Any]], blocks: Sequence[dict[str, Any]], wher
             texts.append(_text(block, f"{where}.{j}"))
         elif kind == "tool_use":
             calls.append(_tool_use(block, f"{where}.{j}"))
+        elif kind in FILE_BLOCKS:
+            raise attachments.not_in_user_message(str(kind), f"{where}.{j}")
         elif kind in REFUSED_BLOCKS:
             raise _refused(str(kind), f"{where}.{j}")
     if not texts and not calls:
@@ -261,6 +332,8 @@ def _tool_result(block: dict[str, Any], where: str) -> dict[str, Any]:
             kind = part.get("type") if isinstance(part, dict) else None
             if kind == "text":
                 parts.append(_text(part, f"{where}.content.{k}"))
+            elif kind in FILE_BLOCKS:
+                parts.append(attachments.omitted(kind))
             elif kind in REFUSED_BLOCKS:
                 raise _refused(str(kind), f"{where}.content.{k}")
         text = "\n".join(parts)
@@ -278,8 +351,8 @@ def _tool_result(block: dict[str, Any], where: str) -> dict[str, Any]:
 def _refused(kind: str, where: str) -> BadRequest:
     return BadRequest(
         invalid_request(
-            f"'{kind}' blocks are not supported yet: raycast-ai sends only text to Raycast "
-            f"(attachments are a later feature) ({where}).",
+            f"'{kind}' blocks are not supported: send text, or images and documents with a "
+            f"base64 source ({where}).",
             param=where,
         )
     )

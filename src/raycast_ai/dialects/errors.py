@@ -8,6 +8,7 @@ retried a 401 for three minutes.
 
 error                                    status  type                   code
 InvalidRequestError                      400     invalid_request_error  invalid_request
+AttachmentError (bad file, no vision)    400     invalid_request_error  invalid_attachment
 UpstreamError type context_error         400     invalid_request_error  context_length_exceeded
 UpstreamError from a Raycast 400         400     invalid_request_error  upstream_bad_request
 AuthenticationError (Raycast 401)        401     authentication_error   its type or upstream_...
@@ -17,6 +18,7 @@ RateLimitError (+ retry-after)           429     rate_limit_error       rate_lim
 RateLimitError type credits_error        429     insufficient_quota     credits_error
 MissingAuthError (gateway has no token)  500     server_error           raycast_token_missing
 UpstreamError, StreamDecodeError         502     upstream_error         its type or upstream_...
+UploadError, or a 5xx while uploading    502     upstream_error         upload_failed
 IncompleteStreamError                    502     upstream_error         incomplete_stream
 APIConnectionError                       502     upstream_error         upstream_unreachable
 UpstreamError from a Raycast 503         503     upstream_error         upstream_unavailable
@@ -47,6 +49,9 @@ class ErrorInfo:
 
 
 NO_RETRY = {"x-should-retry": "false"}
+# How the client words an error of the files route (`protocol.files.about_upload`); that error
+# keeps its own type, so that a 401 or a 429 there still reads as one.
+UPLOAD_FAILED_PREFIX = "Uploading the attachment"
 
 
 def error_info(exc: errors.RaycastError) -> ErrorInfo:
@@ -54,6 +59,8 @@ def error_info(exc: errors.RaycastError) -> ErrorInfo:
     kind = getattr(exc, "type", None)
     if isinstance(exc, errors.MissingAuthError):
         return ErrorInfo(500, message, "server_error", "raycast_token_missing", None, NO_RETRY)
+    if isinstance(exc, errors.AttachmentError):
+        return ErrorInfo(400, message, "invalid_request_error", "invalid_attachment")
     if isinstance(exc, errors.InvalidRequestError):
         return ErrorInfo(400, message, "invalid_request_error", "invalid_request")
     if isinstance(exc, errors.AuthenticationError):
@@ -82,6 +89,12 @@ def error_info(exc: errors.RaycastError) -> ErrorInfo:
         return ErrorInfo(502, message, "upstream_error", "upstream_unreachable")
     if isinstance(exc, errors.IncompleteStreamError):
         return ErrorInfo(502, message, "upstream_error", "incomplete_stream")
+    if isinstance(exc, errors.UploadError) or (
+        isinstance(exc, errors.UpstreamError)
+        and exc.status_code not in (400, 503)
+        and message.startswith(UPLOAD_FAILED_PREFIX)
+    ):
+        return ErrorInfo(502, message, "upstream_error", "upload_failed")
     if isinstance(exc, errors.StreamDecodeError):
         return ErrorInfo(502, message, "upstream_error", "malformed_upstream_response")
     if isinstance(exc, errors.UpstreamError):

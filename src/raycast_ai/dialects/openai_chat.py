@@ -28,9 +28,10 @@ from raycast_ai.protocol.events import (
 )
 from raycast_ai.protocol.request import ChatOptions
 
+from . import attachments
 from .base import Chat, completion_usage, estimate_usage
 from .errors import BadRequest, ErrorInfo, invalid_request, validation_error
-from .openai_wire import ChatCompletionRequest
+from .openai_wire import FILE_PARTS, ChatCompletionRequest, ChatMessage
 
 DONE = "data: [DONE]\n\n"
 PING = ": ping\n\n"
@@ -63,8 +64,60 @@ def parse(body: bytes) -> Chat:
         tools=request.tools or (),
         tool_choice=request.tool_choice,
     )
-    messages = [m.to_client() for m in request.messages]
+    messages = [_message(m, f"messages.{i}") for i, m in enumerate(request.messages)]
     return Chat(messages, request.model, options, request.stream, request.include_usage)
+
+
+def _message(message: ChatMessage, where: str) -> dict[str, Any]:
+    """A message for the client, its images and files as attachment parts (user messages) or
+    notes (tool results); anywhere else they are a 400."""
+    out = message.to_client()
+    content = out.get("content")
+    if not isinstance(content, list) or not any(
+        attachments.part_type(p) in FILE_PARTS for p in content
+    ):
+        return out
+    parts: list[Any] = []
+    for j, part in enumerate(content):
+        kind, param = attachments.part_type(part), f"{where}.content.{j}"
+        if kind not in FILE_PARTS:
+            parts.append(part)
+        elif message.role == "user":
+            parts.append(_file_part(part, str(kind), param))
+        elif message.role in ("tool", "function"):
+            parts.append({"type": "text", "text": attachments.omitted(kind)})
+        else:
+            raise attachments.not_in_user_message(str(kind), param)
+    out["content"] = parts
+    return out
+
+
+def _file_part(part: Any, kind: str, param: str) -> dict[str, Any]:
+    hint = attachments.DATA_URL_HINT
+    if kind == "input_audio":
+        raise BadRequest(
+            invalid_request(
+                f"'{param}' is audio, which Raycast's models do not take; send text, images or "
+                "files.",
+                param=param,
+            )
+        )
+    if kind == "image_url":
+        image = part.get("image_url")
+        url = image.get("url") if isinstance(image, dict) else image
+        return attachments.from_url(url, f"{param}.image_url", hint)
+    file = part.get("file")
+    if not isinstance(file, dict):
+        raise BadRequest(
+            invalid_request(f"'{param}.file' must be an object with 'file_data'.", param=param)
+        )
+    data, filename = file.get("file_data"), file.get("filename")
+    where = f"{param}.file.file_data"
+    if data is None and file.get("file_id") is not None:
+        raise attachments.file_id_refused(f"{param}.file.file_id", hint)
+    if isinstance(data, str) and data[:5].lower() == "data:":
+        return attachments.from_url(data, where, hint, filename)
+    return attachments.from_base64(data, where, filename=filename)
 
 
 def finish_reason(reason: str, had_tool_calls: bool) -> str:

@@ -13,7 +13,14 @@ What the gateway does with each field:
   Raycast has no structured output);
 - left out, named in the `x-raycast-dropped-tools` header: tools the gateway cannot run
   (`web_search`, `file_search`, `code_interpreter`, `mcp`, ...);
-- refused with 400: image and file parts in messages, `item_reference` items, `conversation`;
+- attached (user messages; see `dialects.attachments`): `input_image` parts with a `data:` URL
+  in `image_url` (`detail` is ignored), `input_file` parts with `file_data` (a data URL or bare
+  base64) and `filename`; an http(s) `image_url` or `file_url` only from a host the gateway
+  allows; in a tool's output they become a note, in other roles a 400. A stored response keeps
+  a line naming each file (name, type, size), not the file: a continuation through
+  `previous_response_id` does not send it again;
+- refused with 400: `file_id` references (there is no files API), `item_reference` items,
+  `conversation`;
 - accepted, echoed in the response and otherwise ignored: `max_output_tokens` (Raycast takes no
   limit), `parallel_tool_calls`, `reasoning.summary`, `text.verbosity`, `top_p`, `metadata`,
   `include`, `truncation`, `background`, `prompt_cache_key`, `user`, and any unknown field.
@@ -30,12 +37,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from . import attachments
 from .errors import BadRequest, invalid_request
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 NAMESPACE_SEPARATOR = "__"
 EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 ROLES = frozenset({"user", "assistant", "system", "developer"})
+FILE_PARTS = frozenset({"input_image", "input_file"})
 TEXT_PARTS = frozenset({"input_text", "output_text", "text", "summary_text", "reasoning_text"})
 # Output items of the hosted tools the gateway never offers, and reasoning: nothing to send.
 SKIPPED_ITEMS = frozenset(
@@ -250,7 +259,10 @@ def _item(item: Mapping[str, Any], names: ToolNames, where: str) -> dict[str, An
         role = item.get("role")
         if not isinstance(role, str) or role not in ROLES:
             raise _bad(f"'{where}.role' must be user, assistant, system or developer.", where)
-        return {"role": role, "content": _text(item.get("content"), f"{where}.content")}
+        content = item.get("content")
+        if role == "user" and isinstance(content, list):
+            return {"role": role, "content": _user_content(content, f"{where}.content")}
+        return {"role": role, "content": _text(content, f"{where}.content")}
     if kind in ("function_call", "custom_tool_call"):
         call_id, name = _required(item, "call_id", where), _required(item, "name", where)
         if kind == "function_call":
@@ -299,14 +311,50 @@ def _text(content: object, where: str, *, tool_output: bool = False) -> str:
             texts.append(part["refusal"])
         elif tool_output:
             # A tool's image or file cannot reach Raycast; the model learns that it was there.
-            texts.append(f"[{kind or 'a part'} omitted: the gateway sends text only]")
+            texts.append(attachments.omitted(kind))
+        elif kind in FILE_PARTS:
+            raise attachments.not_in_user_message(kind, f"{where}[{at}]")
         else:
             raise _bad(
-                f"'{where}[{at}]' is a '{kind}' part; raycast-ai can only send text parts to "
-                "Raycast (attachments are not supported yet).",
+                f"'{where}[{at}]' is a '{kind}' part; raycast-ai sends text parts, and images "
+                "and files in user messages.",
                 f"{where}[{at}]",
             )
     return "\n".join(texts)
+
+
+def _user_content(content: list[Any], where: str) -> str | list[dict[str, Any]]:
+    """A user message's parts: its text, and its images and files as attachment parts."""
+    if not any(attachments.part_type(p) in FILE_PARTS for p in content):
+        return _text(content, where)
+    texts: list[Any] = []
+    files: list[dict[str, Any]] = []
+    for at, part in enumerate(content):
+        kind = attachments.part_type(part)
+        if kind in FILE_PARTS:
+            files.append(_file(part, f"{where}[{at}]"))
+        else:
+            texts.append(part)
+    text = _text(texts, where)
+    return [{"type": "text", "text": text}, *files] if text else files
+
+
+def _file(part: Mapping[str, Any], where: str) -> dict[str, Any]:
+    hint = attachments.DATA_URL_HINT
+    if part.get("type") == "input_image":
+        if part.get("image_url") is None and part.get("file_id") is not None:
+            raise attachments.file_id_refused(f"{where}.file_id", hint)
+        return attachments.from_url(part.get("image_url"), f"{where}.image_url", hint)
+    filename = part.get("filename")
+    data = part.get("file_data")
+    if data is None:
+        if part.get("file_url") is not None:
+            return attachments.from_url(part.get("file_url"), f"{where}.file_url", hint, filename)
+        if part.get("file_id") is not None:
+            raise attachments.file_id_refused(f"{where}.file_id", hint)
+    if isinstance(data, str) and data[:5].lower() == "data:":
+        return attachments.from_url(data, f"{where}.file_data", hint, filename)
+    return attachments.from_base64(data, f"{where}.file_data", filename=filename)
 
 
 def format_instructions(text: Mapping[str, Any] | None) -> str | None:

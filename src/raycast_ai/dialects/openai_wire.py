@@ -7,7 +7,11 @@ What `POST /v1/chat/completions` does with each OpenAI field:
   text content parts only), `stream`, `stream_options.include_usage`, `temperature` (dropped
   for models that do not support it), `reasoning_effort` and `reasoning.effort` (the first
   wins), `tools` (function tools), `tool_choice` (auto, none, required or one function);
-- refused with 400: `n` other than 1, and non-text content parts (images, audio, files);
+- attached (user messages; see `dialects.attachments`): `image_url` parts with a `data:` URL
+  (`detail` is ignored), `file` parts with `file_data` (a data URL or bare base64) and an
+  optional `filename`; an http(s) URL only from a host the gateway allows; in a tool message
+  they become a note, in system and assistant messages a 400;
+- refused with 400: `n` other than 1, `input_audio` parts, `file` parts with only a `file_id`;
 - accepted and ignored, because Raycast has no equivalent: `max_tokens`,
   `max_completion_tokens`, `stop`, `top_p`, `presence_penalty`, `frequency_penalty`,
   `logit_bias`, `logprobs`, `top_logprobs`, `seed`, `user`, `response_format`,
@@ -48,6 +52,9 @@ IGNORED_FIELDS: tuple[str, ...] = (
     "user",
     "web_search_options",
 )
+
+
+FILE_PARTS = frozenset({"image_url", "file", "input_audio"})
 
 
 class _Edge(BaseModel):

@@ -22,6 +22,7 @@ from raycast_ai.protocol.completion import Collector
 from raycast_ai.protocol.errors import RaycastError
 from raycast_ai.protocol.events import Event, Notice
 
+from .attachments import resolve as resolve_attachments
 from .streaming import EventStreamResponse
 
 log = logging.getLogger("raycast_ai.server")
@@ -72,6 +73,7 @@ def chat_endpoint(
     async def endpoint(request: Request) -> Response:
         try:
             chat = dialect.parse(await request.body())
+            chat = await resolve_attachments(chat, request.app.state.settings)
             current = await catalog(request)  # so that `stream` below finds it cached
             stream = client(request).stream(chat.messages, chat.model, options=chat.options)
             if chat.stream:

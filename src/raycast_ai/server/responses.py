@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from raycast_ai.client import AsyncRaycastClient
 from raycast_ai.dialects import openai_responses as dialect
+from raycast_ai.dialects.attachments import described
 from raycast_ai.dialects.base import Chat
 from raycast_ai.dialects.errors import (
     NO_RETRY,
@@ -36,6 +37,7 @@ from raycast_ai.store import ResponseStore, SQLiteResponseStore, StoredResponse,
 from raycast_ai.store.sqlite import FILENAME
 from raycast_ai.store.write_behind import WriteBehindStore
 
+from .attachments import resolve as resolve_attachments
 from .chat import (
     USAGE_HEADER,
     Catalogs,
@@ -63,9 +65,10 @@ def response_routes(
             context = context_of(chat)
             store = _store(request, client(request))
             chat, history = await _continued(chat, store)
+            chat = await resolve_attachments(chat, request.app.state.settings)
             current = await catalog(request)  # so that `stream` below finds it cached
             chat = _clamped(chat, current)
-            conversation = [*history, *context.input]
+            conversation = [*history, *described(context.input)]
             headers = _dropped(request, context.dropped_tools)
             stream = client(request).stream(chat.messages, chat.model, options=chat.options)
             if chat.stream:

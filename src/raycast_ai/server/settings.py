@@ -8,8 +8,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from raycast_ai.protocol.files import MAX_ATTACHMENT_BYTES
+
 API_KEYS_ENV = "RAYCAST_AI_API_KEYS"
-DEFAULT_MAX_BODY_SIZE = 4 * 1024 * 1024
+# A file travels as base64, 4 characters per 3 bytes: a 20 MiB attachment makes a body of about
+# 27 MiB, so the body limit stays above 4/3 of the attachment limit (`body_size_for`).
+DEFAULT_MAX_BODY_SIZE = 32 * 1024 * 1024
 DEFAULT_RESPONSE_STORE_TTL = 30 * 24 * 3600.0
 DEFAULT_RESPONSE_STORE_MAX_BYTES = 256 * 1024 * 1024
 # Local pages only, on any port: a web page elsewhere must not spend the user's Raycast token.
@@ -27,7 +31,10 @@ class GatewaySettings:
     shape the connections to Raycast (see `upstream.Http1Transport`); they apply unless
     `client_options` bring their own `transport` or `proxy`. Stored responses (`POST
     /v1/responses` without `store: false`) are kept `response_store_ttl` seconds, the oldest
-    going first past `response_store_max_bytes` of JSON.
+    going first past `response_store_max_bytes` of JSON. An attached file may be at most
+    `max_attachment_bytes`; a file named by an http(s) URL is fetched only from
+    `attachment_hosts` (`example.com`, `example.com:8443`, `*.example.com`), and refused
+    otherwise (see `server.attachments`).
     """
 
     api_keys: tuple[str, ...] = field(default=(), repr=False)
@@ -40,12 +47,24 @@ class GatewaySettings:
     client_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
     response_store_ttl: float = DEFAULT_RESPONSE_STORE_TTL
     response_store_max_bytes: int = DEFAULT_RESPONSE_STORE_MAX_BYTES
+    attachment_hosts: tuple[str, ...] = ()
+    max_attachment_bytes: int = MAX_ATTACHMENT_BYTES
 
     @classmethod
     def from_env(cls, api_keys: Iterable[str] = (), **changes: Any) -> GatewaySettings:
-        """Settings with explicit `api_keys`, else the comma separated RAYCAST_AI_API_KEYS."""
+        """Settings with explicit `api_keys`, else the comma separated RAYCAST_AI_API_KEYS; a
+        larger `max_attachment_bytes` raises the default body limit with it."""
         keys = tuple(k for k in api_keys if k) or parse_keys(os.environ.get(API_KEYS_ENV, ""))
+        limit = changes.get("max_attachment_bytes")
+        if limit is not None and "max_body_size" not in changes:
+            changes["max_body_size"] = max(DEFAULT_MAX_BODY_SIZE, body_size_for(limit))
         return replace(cls(), api_keys=keys, **changes)
+
+
+def body_size_for(attachment_bytes: int) -> int:
+    """The smallest body limit that admits one file of `attachment_bytes` as base64, with 1 MiB
+    for the rest of the request."""
+    return -(-attachment_bytes * 4 // 3) + 1024 * 1024
 
 
 def parse_keys(value: str) -> tuple[str, ...]:
