@@ -23,6 +23,7 @@ from .errors import (
     RateLimitError,
     RaycastError,
     StreamDecodeError,
+    StructuredOutputError,
     UpstreamError,
 )
 
@@ -100,6 +101,7 @@ __all__ = [
     "RaycastError",
     "ReasoningDelta",
     "StreamDecodeError",
+    "StructuredOutputError",
     "TextDelta",
     "Timeout",
     "ToolCall",

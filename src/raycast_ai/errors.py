@@ -13,6 +13,7 @@ from .protocol.errors import (
     RateLimitError,
     RaycastError,
     StreamDecodeError,
+    StructuredOutputError,
     UpstreamError,
 )
 
@@ -29,5 +30,6 @@ __all__ = [
     "RateLimitError",
     "RaycastError",
     "StreamDecodeError",
+    "StructuredOutputError",
     "UpstreamError",
 ]

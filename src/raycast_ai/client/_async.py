@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import (
     AsyncGenerator,
@@ -27,6 +28,7 @@ from raycast_ai.protocol.completion import Collector, Completion
 from raycast_ai.protocol.errors import RaycastError
 from raycast_ai.protocol.events import Event
 from raycast_ai.protocol.request import ChatOptions
+from raycast_ai.protocol.structured import Ask, StructuredRun, with_parsed
 from raycast_ai.transport.base import AsyncTransport
 from raycast_ai.transport.http1 import KEEPALIVE_EXPIRY, Http1Transport
 from raycast_ai.transport.httpx import AsyncHttpxTransport
@@ -38,6 +40,7 @@ from ._core import (
     Core,
     Failed,
     Prepared,
+    SchemaLike,
     TimeoutLike,
     chat_options,
     give_up,
@@ -147,14 +150,16 @@ class AsyncRaycastClient:
         *,
         options: ChatOptions | None = None,
         timeout: TimeoutLike = None,
+        schema: SchemaLike = None,
         **changes: Any,
     ) -> AsyncChatStream:
         """Typed events as they arrive: `async with client.stream(...) as events`.
 
         The catalog lookup and the request start when the stream is entered, awaited, or
         first iterated; errors of the request (an unknown model, no token) are raised there.
+        With `schema`, as `RaycastClient.stream`.
         """
-        chosen = chat_options(options, changes)
+        chosen = chat_options(options, changes, schema)
         return AsyncChatStream(self._start(messages, model, chosen, timeout))
 
     async def complete(
@@ -164,14 +169,17 @@ class AsyncRaycastClient:
         *,
         options: ChatOptions | None = None,
         timeout: TimeoutLike = None,
+        schema: SchemaLike = None,
         **changes: Any,
     ) -> Completion:
+        """The whole answer; with `schema`, as `RaycastClient.complete`."""
+        chosen = chat_options(options, changes, schema)
         collector = Collector()
-        stream = self.stream(messages, model, options=options, timeout=timeout, **changes)
-        async with stream as events:
+        async with self.stream(messages, model, options=chosen, timeout=timeout) as events:
             async for event in events:
                 collector.add(event)
-        return collector.result(events.model.id)
+        completion = collector.result(events.model.id)
+        return completion if chosen.output is None else with_parsed(completion, chosen.output)
 
     async def _start(
         self,
@@ -183,6 +191,9 @@ class AsyncRaycastClient:
         catalog = await self.models()
         if self._core.catalogs.stale_for(catalog, model, self._core.aliases):
             catalog = await self.models(refresh=True)
+        if options.output is not None:
+            run = self._core.structured(catalog, messages, model, options)
+            return run.model, self._structured(catalog, model, run, timeout)
         prepared = self._core.prepare(catalog, messages, model, options, timeout)
         return prepared.model, self._attempts(lambda: self._chat(prepared))
 
@@ -205,6 +216,21 @@ class AsyncRaycastClient:
                     give_up(decision, failed)
             await self._sleep(decision.delay)
             attempt += 1
+
+    async def _structured(
+        self, catalog: Catalog, model: str | None, run: StructuredRun, timeout: TimeoutLike
+    ) -> AsyncGenerator[list[Event], None]:
+        """The attempts of a structured answer, as `run` asks for them; see StructuredRun."""
+        step: list[Event] | Ask = run.first()
+        while isinstance(step, Ask):
+            prepared = self._core.prepare(catalog, step.messages, model, step.options, timeout)
+            once = functools.partial(self._chat, prepared)
+            async with contextlib.aclosing(self._attempts(once)) as batches:
+                async for batch in batches:
+                    if passed := run.feed(batch):
+                        yield passed
+            step = run.end()
+        yield step
 
     async def _fetch_models(self) -> AsyncGenerator[Catalog, None]:
         try:

@@ -37,6 +37,7 @@ from raycast_ai.protocol.request import (
     chat_headers,
     models_headers,
 )
+from raycast_ai.protocol.structured import OutputSchema, StructuredRun, output_schema
 from raycast_ai.transport.base import URL, Request, Timeout
 
 log = logging.getLogger("raycast_ai")
@@ -46,6 +47,7 @@ CONNECTION_HEADERS = {"Accept-Encoding": "gzip, deflate", "Connection": "keep-al
 CHAT_OPTIONS = frozenset(f.name for f in dataclasses.fields(ChatOptions))
 
 TimeoutLike = Timeout | float | None
+SchemaLike = Mapping[str, Any] | type[Any] | OutputSchema | None
 
 
 def coerce_timeout(value: TimeoutLike) -> Timeout:
@@ -56,9 +58,14 @@ def coerce_timeout(value: TimeoutLike) -> Timeout:
     return Timeout(connect=min(float(value), 10.0), read=float(value), write=float(value))
 
 
-def chat_options(options: ChatOptions | None, changes: Mapping[str, Any]) -> ChatOptions:
-    """`options` with `changes` (keyword arguments named like its fields) applied."""
+def chat_options(
+    options: ChatOptions | None, changes: Mapping[str, Any], schema: SchemaLike = None
+) -> ChatOptions:
+    """`options` with `changes` (keyword arguments named like its fields) applied, and `schema`
+    (a JSON Schema dict or a pydantic model class) as its structured `output`."""
     options = options or ChatOptions()
+    if schema is not None:
+        options = dataclasses.replace(options, output=output_schema(schema))
     if not changes:
         return options
     unknown = set(changes) - CHAT_OPTIONS
@@ -174,6 +181,20 @@ class Core:
         return Prepared(
             entry, request, self.timeout if timeout is None else coerce_timeout(timeout)
         )
+
+    def structured(
+        self,
+        catalog: Catalog,
+        messages: Sequence[Mapping[str, Any]],
+        model: str | None,
+        options: ChatOptions,
+    ) -> StructuredRun:
+        """The state machine of a structured answer (`options.output`); see protocol.structured."""
+        if not self.settings.token:
+            raise MissingAuthError()
+        assert options.output is not None
+        entry = catalog.resolve(model, self.aliases)
+        return StructuredRun(options.output, entry, messages, options)
 
     def parser(self, prepared: Prepared) -> StreamParser:
         return StreamParser(signed=self.signed, local_tools=prepared.request.local_tools or None)

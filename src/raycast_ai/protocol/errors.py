@@ -9,7 +9,8 @@ RaycastError
 │   ├── ModelNotFoundError          404, or a model name the catalog does not know
 │   ├── RateLimitError              429 (.retry_after)
 │   └── UpstreamError               anything else, incl. in-stream errors (.status_code, .type)
-│       └── StreamDecodeError           bytes or JSON that are not a Raycast stream
+│       ├── StreamDecodeError           bytes or JSON that are not a Raycast stream
+│       └── StructuredOutputError       no answer valid for the schema, even after one repair
 ├── IncompleteStreamError       the stream ended before a finish reason (.partial_text)
 └── APIConnectionError          could not reach the service
     └── APITimeoutError             connect or read (idle) timeout
@@ -124,6 +125,16 @@ class IncompleteStreamError(RaycastError):
 
 class StreamDecodeError(UpstreamError):
     """The service sent bytes that are not a Raycast stream (bad JSON, an oversized event)."""
+
+
+class StructuredOutputError(UpstreamError):
+    """The model's answer did not fit the requested schema, even after one repair round trip:
+    `.problem` says what is wrong and where, `.output` is the last answer."""
+
+    def __init__(self, message: str, *, problem: str = "", output: str = "") -> None:
+        super().__init__(message, type="invalid_structured_output", partial_text=output)
+        self.problem = problem
+        self.output = output
 
 
 class APIConnectionError(RaycastError):
