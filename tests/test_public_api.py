@@ -41,6 +41,7 @@ PUBLIC: dict[str, list[str]] = {
         "RaycastError",
         "ReasoningDelta",
         "StreamDecodeError",
+        "StructuredOutputError",
         "TextDelta",
         "Timeout",
         "ToolCall",
@@ -79,6 +80,7 @@ PUBLIC: dict[str, list[str]] = {
         "RateLimitError",
         "RaycastError",
         "StreamDecodeError",
+        "StructuredOutputError",
         "UpstreamError",
     ],
     "raycast_ai.protocol.tokens": [

@@ -31,6 +31,7 @@ from raycast_ai.protocol.request import ChatOptions
 from .base import Chat, completion_usage, estimate_usage
 from .errors import BadRequest, ErrorInfo, invalid_request, validation_error
 from .openai_wire import ChatCompletionRequest
+from .structured import output_format
 
 DONE = "data: [DONE]\n\n"
 PING = ": ping\n\n"
@@ -62,6 +63,7 @@ def parse(body: bytes) -> Chat:
         reasoning_effort=request.effort,
         tools=request.tools or (),
         tool_choice=request.tool_choice,
+        output=output_format(request.response_format, "response_format", nested=True),
     )
     messages = [m.to_client() for m in request.messages]
     return Chat(messages, request.model, options, request.stream, request.include_usage)

@@ -129,7 +129,8 @@ class StreamDecodeError(UpstreamError):
 
 class StructuredOutputError(UpstreamError):
     """The model's answer did not fit the requested schema, even after one repair round trip:
-    `.problem` says what is wrong and where, `.output` is the last answer."""
+    `.problem` says what is wrong and where, `.output` is the last answer (its JSON when it
+    held some)."""
 
     def __init__(self, message: str, *, problem: str = "", output: str = "") -> None:
         super().__init__(message, type="invalid_structured_output", partial_text=output)

@@ -368,7 +368,7 @@ class StructuredRun:
                 f"The model's answer is not valid for the requested schema, even after one "
                 f"repair: {checked.problem}. Try another model, or a simpler schema.",
                 problem=checked.problem,
-                output=answer,
+                output=checked.text,
             )
         self.attempts += 1
         repair = repair_turn(answer, checked.problem, call)
