@@ -3,7 +3,7 @@ structured-output tests of the library and the gateway, and what to read back up
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from raycast_ai.emulator.recorder import RecordedRequest
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     city = "city"
     town = "town"
 

@@ -81,8 +81,9 @@ async def test_a_model_without_tools_is_told_the_schema_and_its_fenced_json_is_f
     body = sent.json()
     assert body["tools"] == []
     assert SCHEMA_MARK in body["additional_system_instructions"]
-    assert json.dumps(Trip.model_json_schema(), sort_keys=True) in (
-        body["additional_system_instructions"]
+    assert (
+        json.dumps(Trip.model_json_schema(), sort_keys=True)
+        in (body["additional_system_instructions"])
     )
 
 
