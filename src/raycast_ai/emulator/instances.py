@@ -14,11 +14,14 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-MAX_DEPTH = 12
+MAX_DEPTH = 40
+# Past this depth optional parts stay empty (no array item, null over an object), so that a
+# recursive model (a tree whose children are required) ends.
+SHALLOW = 4
 _FORMATS = {
     "date-time": "2026-01-02T03:04:05Z",
     "date": "2026-01-02",
-    "time": "03:04:05Z",
+    "time": "03:04:05",
     "duration": "P1D",
     "email": "ada@example.com",
     "idn-email": "ada@example.com",
@@ -58,7 +61,7 @@ def instance(schema: object, root: Mapping[str, Any] | None = None, depth: int =
     for key in ("anyOf", "oneOf"):
         options = schema.get(key)
         if isinstance(options, list) and options:
-            return instance(_preferred(options, root), root, depth + 1)
+            return instance(_preferred(options, root, depth), root, depth + 1)
     kind = _kind(schema)
     if kind == "object":
         return _object(schema, root, depth)
@@ -115,15 +118,19 @@ def _merged(schema: Mapping[str, Any], parts: Sequence[Any], root: Mapping[str, 
     return merged
 
 
-def _preferred(options: Sequence[Any], root: Mapping[str, Any]) -> Any:
-    """The first option that is not `null`, as a model fills an Optional field."""
-    for option in options:
-        target = option
-        if isinstance(option, Mapping) and isinstance(option.get("$ref"), str):
-            target = _resolve(option["$ref"], root)
-        if not (isinstance(target, Mapping) and target.get("type") == "null"):
-            return option
-    return options[0]
+def _preferred(options: Sequence[Any], root: Mapping[str, Any], depth: int) -> Any:
+    """The first option that is not `null`, as a model fills an Optional field; deep down,
+    `null` when it is one."""
+    nulls = [o for o in options if _is_null(o, root)]
+    if depth >= SHALLOW and nulls:
+        return nulls[0]
+    return next((o for o in options if not _is_null(o, root)), options[0])
+
+
+def _is_null(option: Any, root: Mapping[str, Any]) -> bool:
+    if isinstance(option, Mapping) and isinstance(option.get("$ref"), str):
+        option = _resolve(option["$ref"], root)
+    return isinstance(option, Mapping) and option.get("type") == "null"
 
 
 def _object(schema: Mapping[str, Any], root: Mapping[str, Any], depth: int) -> dict[str, Any]:
@@ -152,7 +159,8 @@ def _array(schema: Mapping[str, Any], root: Mapping[str, Any], depth: int) -> li
     if isinstance(prefix, list):
         out = [instance(p, root, depth + 1) for p in prefix]
     minimum = schema.get("minItems")
-    wanted = max(len(out), minimum if isinstance(minimum, int) else 0, int(items is not False))
+    one = items is not False and depth < SHALLOW
+    wanted = max(len(out), minimum if isinstance(minimum, int) else 0, int(one))
     maximum = schema.get("maxItems")
     if isinstance(maximum, int):
         wanted = min(wanted, maximum)
@@ -213,7 +221,7 @@ def invalid_json(schema: object) -> str:
             valid.pop(str(required[0]), None)
             return encode(valid)
         return encode(["not", "an", "object"])
-    return encode(valid)[:-1] or "{"
+    return encode(valid)[:-1] or "{"  # JSON cut short
 
 
 def encode(value: Any) -> str:
