@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from raycast_ai import (
     ReasoningDelta,
@@ -85,6 +86,22 @@ async def test_a_model_without_tools_is_told_the_schema_and_its_fenced_json_is_f
         json.dumps(Trip.model_json_schema(), sort_keys=True)
         in (body["additional_system_instructions"])
     )
+
+
+class Tree(BaseModel):
+    label: str
+    children: list[Tree]
+    parent: Tree | None
+
+
+async def test_a_recursive_model_comes_back_parsed(
+    make: MakeHarness, emulator: EmulatorServer
+) -> None:
+    nonce = new_nonce()
+    answer = await make().complete(user(f"a tree {nonce}"), TOOLS_MODEL, schema=Tree)
+    assert isinstance(answer.parsed, Tree)
+    assert isinstance(answer.parsed.children[0], Tree)
+    assert forced_tool(chat_requests(emulator, nonce)[0])["parameters"]["type"] == "object"
 
 
 async def test_a_dict_schema_gives_the_json_value(make: MakeHarness) -> None:

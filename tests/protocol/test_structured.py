@@ -33,6 +33,7 @@ from raycast_ai.protocol.structured import (
     json_object,
     json_path,
     output_schema,
+    output_tool,
     schema_in,
     tool_name,
     uses_tool,
@@ -152,6 +153,21 @@ def test_when_the_answer_is_a_forced_tool(
     output: OutputSchema, model: ModelEntry, options: ChatOptions, expected: bool
 ) -> None:
     assert uses_tool(output, model, options) is expected
+
+
+class Tree(BaseModel):
+    label: str
+    children: list[Tree]
+
+
+def test_a_recursive_model_is_inlined_into_the_tool() -> None:
+    output = output_schema(Tree)
+    assert "$ref" in output.schema  # pydantic's root reference
+    assert uses_tool(output, TOOLS, ChatOptions())
+    parameters = output_tool(output)["function"]["parameters"]
+    assert parameters["type"] == "object" and "$ref" not in parameters
+    assert parameters["properties"]["children"]["items"] == {"$ref": "#/$defs/Tree"}
+    assert "Tree" in parameters["$defs"]
 
 
 def test_tool_names_are_safe() -> None:

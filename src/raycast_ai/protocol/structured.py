@@ -110,18 +110,30 @@ def tool_name(output: OutputSchema) -> str:
     return _UNSAFE_NAME.sub("_", output.name)[:64] or DEFAULT_NAME
 
 
+def tool_parameters(schema: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The schema as a tool's parameters: an object with properties at its root (a root `$ref`
+    into `$defs`, as pydantic writes a recursive model, is inlined); None when it is none (an
+    empty object would only get `{}` back)."""
+    ref = schema.get("$ref")
+    defs = schema.get("$defs")
+    if isinstance(ref, str) and ref.startswith("#/$defs/") and isinstance(defs, Mapping):
+        target = defs.get(ref.removeprefix("#/$defs/"))
+        if isinstance(target, Mapping):
+            schema = {**{k: v for k, v in schema.items() if k != "$ref"}, **target}
+    properties = schema.get("properties")
+    if schema.get("type") == "object" and isinstance(properties, Mapping) and properties:
+        return schema
+    return None
+
+
 def uses_tool(output: OutputSchema, model: ModelEntry, options: ChatOptions) -> bool:
     """Whether to ask for the answer as a forced tool call: the model takes tools, the request
-    offers none of its own, and the schema describes an object with properties (a tool's
-    parameters must; an empty one would only get `{}` back)."""
-    properties = output.schema.get("properties")
+    offers none of its own, and the schema can be a tool's parameters."""
     return (
         model.supports_tools
         and not options.tools
         and not output.any_object
-        and output.schema.get("type") == "object"
-        and isinstance(properties, Mapping)
-        and bool(properties)
+        and tool_parameters(output.schema) is not None
     )
 
 
@@ -134,7 +146,7 @@ def output_tool(output: OutputSchema) -> dict[str, Any]:
             "description": (
                 "Give your whole answer by calling this tool once; its arguments are the answer."
             ),
-            "parameters": dict(output.schema),
+            "parameters": dict(tool_parameters(output.schema) or output.schema),
         },
     }
 
