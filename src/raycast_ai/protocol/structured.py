@@ -15,7 +15,7 @@ import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .catalog import ModelEntry
@@ -314,23 +314,39 @@ class Ask:
     options: ChatOptions
 
 
-@dataclass(slots=True)
 class StructuredRun:
     """One structured answer over at most two requests (the answer, then one repair)."""
 
-    output: OutputSchema
-    model: ModelEntry
-    messages: Sequence[Mapping[str, Any]]
-    options: ChatOptions
-    via_tool: bool = False
-    attempts: int = 0
-    _ask: Ask | None = None
-    _held: list[Event] = field(default_factory=list)
-    _collector: Collector = field(default_factory=Collector)
-    _usage: list[Usage] = field(default_factory=list)
+    __slots__ = (
+        "_ask",
+        "_collector",
+        "_held",
+        "_usage",
+        "attempts",
+        "messages",
+        "model",
+        "options",
+        "output",
+        "via_tool",
+    )
 
-    def __post_init__(self) -> None:
-        self.via_tool = uses_tool(self.output, self.model, self.options)
+    def __init__(
+        self,
+        output: OutputSchema,
+        model: ModelEntry,
+        messages: Sequence[Mapping[str, Any]],
+        options: ChatOptions,
+    ) -> None:
+        self.output = output
+        self.model = model
+        self.messages = messages
+        self.options = options
+        self.via_tool = uses_tool(output, model, options)
+        self.attempts = 0
+        self._ask: Ask | None = None
+        self._held: list[Event] = []
+        self._collector = Collector()
+        self._usage: list[Usage] = []
 
     def first(self) -> Ask:
         options = dataclasses.replace(self.options, output=None)
