@@ -131,6 +131,16 @@ def test_a_pydantic_class_gives_its_schema_name_and_instances() -> None:
     assert output_schema(CITY).parse('{"city": "Oslo"}') == {"city": "Oslo"}
 
 
+@pytest.mark.parametrize(
+    "ref", ["#/$defs/Missing", "https://example.com/schema.json", "other.json#/a"]
+)
+def test_a_reference_outside_the_schema_is_refused(ref: str) -> None:
+    schema = {"type": "object", "properties": {"a": {"$ref": ref}}, "$defs": {"B": {}}}
+    with pytest.raises(InvalidRequestError, match="does not point inside it"):
+        output_schema(schema)
+    output_schema({**schema, "properties": {"a": {"$ref": "#/$defs/B"}, "b": {"$ref": "#"}}})
+
+
 def test_a_schema_that_is_not_json_schema_is_refused() -> None:
     with pytest.raises(InvalidRequestError, match="not a valid JSON Schema"):
         output_schema({"type": "nope"})

@@ -87,6 +87,8 @@ def output_schema(
 
 
 def _check_schema(schema: Mapping[str, Any]) -> None:
+    """Valid JSON Schema whose references all point inside it: nothing is ever fetched, and a
+    reference to nowhere is refused now rather than failing the answer's validation later."""
     from jsonschema.exceptions import SchemaError
 
     try:
@@ -95,6 +97,35 @@ def _check_schema(schema: Mapping[str, Any]) -> None:
         raise InvalidRequestError(
             f"The output schema is not a valid JSON Schema: {_bounded(exc.message)}"
         ) from None
+    for ref in _refs(schema):
+        if not ref.startswith("#") or _pointer(schema, ref[1:]) is None:
+            raise InvalidRequestError(
+                f"The output schema's $ref {_bounded(ref)!r} does not point inside it; use "
+                "references into its own $defs, such as '#/$defs/Name'."
+            )
+
+
+def _refs(node: object) -> list[str]:
+    if isinstance(node, Mapping):
+        own = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return own + [ref for value in node.values() for ref in _refs(value)]
+    if isinstance(node, list):
+        return [ref for value in node for ref in _refs(value)]
+    return []
+
+
+def _pointer(root: object, pointer: str) -> object | None:
+    """What a JSON pointer (`/$defs/Name`, `` for the root) points at in `root`, or None."""
+    node = root
+    for part in filter(None, pointer.split("/")):
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
 
 
 def _validator_class(schema: Mapping[str, Any]) -> type[Validator]:
