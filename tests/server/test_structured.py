@@ -91,6 +91,14 @@ async def test_chat_stream_delivers_the_json_as_content_deltas(
     assert final.usage is not None
 
 
+def test_chat_stream_with_the_sync_client(sync_openai: openai.OpenAI) -> None:
+    with sync_openai.chat.completions.stream(
+        model=REASONING_MODEL, messages=ask("plan a trip"), response_format=Trip
+    ) as stream:
+        final = stream.get_final_completion()
+    assert isinstance(final.choices[0].message.parsed, Trip)
+
+
 async def test_chat_json_object_gives_an_object(client: openai.AsyncOpenAI) -> None:
     completion = await client.chat.completions.create(
         model=TOOLS_MODEL, messages=ask("any JSON"), response_format={"type": "json_object"}
