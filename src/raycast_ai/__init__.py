@@ -24,6 +24,7 @@ from .errors import (
     RateLimitError,
     RaycastError,
     StreamDecodeError,
+    StructuredOutputError,
     UploadError,
     UpstreamError,
 )
@@ -106,6 +107,7 @@ __all__ = [
     "RaycastError",
     "ReasoningDelta",
     "StreamDecodeError",
+    "StructuredOutputError",
     "TextDelta",
     "Timeout",
     "ToolCall",

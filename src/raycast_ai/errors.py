@@ -14,6 +14,7 @@ from .protocol.errors import (
     RateLimitError,
     RaycastError,
     StreamDecodeError,
+    StructuredOutputError,
     UploadError,
     UpstreamError,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "RateLimitError",
     "RaycastError",
     "StreamDecodeError",
+    "StructuredOutputError",
     "UploadError",
     "UpstreamError",
 ]

@@ -7,10 +7,11 @@ import json
 from itertools import pairwise
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from raycast_ai.dialects.errors import ErrorInfo
+from raycast_ai.dialects.errors import BadRequest, ErrorInfo
 from raycast_ai.dialects.openai_chat import (
     DONE,
     PING,
@@ -34,6 +35,7 @@ from raycast_ai.protocol.events import (
     ToolCallDelta,
     Usage,
 )
+from raycast_ai.protocol.structured import OutputSchema, json_object
 
 
 def frames(encoder: ChunkEncoder, events: list[Event]) -> list[str]:
@@ -271,3 +273,48 @@ def test_batched_frames_are_the_frames_of_each_event(events: list[Event], cuts: 
     sent = "".join(batched.frames(events[a:b]) for a, b in pairwise(points))
     assert sent == "".join(f for e in events if (f := one_by_one.event(e)) is not None)
     assert batched.end() == one_by_one.end()
+
+
+def test_response_format_becomes_the_output_schema() -> None:
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}}
+    body = {"messages": [{"role": "user", "content": "x"}]}
+    formats: list[tuple[Any, OutputSchema | None]] = [
+        (None, None),
+        ({"type": "text"}, None),
+        ({"type": "json_object"}, json_object()),
+        (
+            {"type": "json_schema", "json_schema": {"name": "place", "schema": schema}},
+            OutputSchema(schema, "place"),
+        ),
+        (
+            {"type": "json_schema", "json_schema": {"name": "p", "schema": schema, "strict": True}},
+            OutputSchema(schema, "p", strict=True),
+        ),
+        ({"type": "json_schema", "json_schema": {"name": "any"}}, json_object()),
+    ]
+    for format, output in formats:
+        chat = parse_request(json.dumps({**body, "response_format": format}).encode())
+        assert chat.options.output == output
+
+
+@pytest.mark.parametrize(
+    ("format", "param"),
+    [
+        ({"type": "yaml"}, "response_format"),
+        ({"type": "json_schema"}, "response_format.json_schema"),
+        (
+            {"type": "json_schema", "json_schema": {"schema": 3}},
+            "response_format.json_schema.schema",
+        ),
+        (
+            {"type": "json_schema", "json_schema": {"schema": {"required": "a"}}},
+            "response_format.json_schema.schema",
+        ),
+    ],
+)
+def test_a_response_format_that_cannot_be_built_is_a_400(format: Any, param: str) -> None:
+    body = {"messages": [{"role": "user", "content": "x"}], "response_format": format}
+    with pytest.raises(BadRequest) as raised:
+        parse_request(json.dumps(body).encode())
+    assert raised.value.info.status == 400
+    assert raised.value.info.param == param

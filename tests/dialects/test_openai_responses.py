@@ -44,6 +44,7 @@ from raycast_ai.protocol.events import (
     Usage,
 )
 from raycast_ai.protocol.request import build_chat_request
+from raycast_ai.protocol.structured import OutputSchema
 
 WEATHER = {
     "type": "function",
@@ -754,21 +755,34 @@ def test_failure_codes_are_the_ones_codex_acts_on(info: ErrorInfo, code: str, sa
     assert failed["error"] == {"code": code, "message": says}
 
 
-def test_a_json_format_becomes_instructions_that_are_not_echoed() -> None:
+def test_a_json_format_becomes_the_output_schema_and_is_echoed() -> None:
     schema = {"type": "object", "properties": {"city": {"type": "string"}}}
-    text = {"format": {"type": "json_schema", "name": "place", "schema": schema}}
+    text = {"format": {"type": "json_schema", "name": "place", "schema": schema, "strict": True}}
     chat = request(input="Where?", instructions="Be brief.", text=text)
-    system = chat.messages[0]
-    assert system["role"] == "system"
-    assert system["content"].startswith("Be brief.\n\nAnswer with one JSON object that matches")
-    assert json.dumps(schema) in system["content"]
+    assert chat.messages[0] == {"role": "system", "content": "Be brief."}
+    assert chat.options.output == OutputSchema(schema, "place", strict=True)
     assert context_of(chat).echo["instructions"] == "Be brief."
     assert context_of(chat).echo["text"] == text
-    only = request(input="x", text={"format": {"type": "json_object"}}).messages[0]
-    assert only["content"].startswith("Answer with one JSON object and nothing else")
-    assert request(input="x", text={"format": {"type": "text"}, "verbosity": "low"}).messages == [
-        {"role": "user", "content": "x"}
-    ]
+    output = request(input="x", text={"format": {"type": "json_object"}}).options.output
+    assert output is not None and output.any_object
+    plain = request(input="x", text={"format": {"type": "text"}, "verbosity": "low"})
+    assert plain.messages == [{"role": "user", "content": "x"}]
+    assert plain.options.output is None
+
+
+@pytest.mark.parametrize(
+    ("format", "param"),
+    [
+        ({"type": "xml"}, "text.format"),
+        ({"type": "json_schema", "name": "x", "schema": {"type": "nope"}}, "text.format.schema"),
+        ({"type": "json_schema", "name": "x", "schema": []}, "text.format.schema"),
+    ],
+)
+def test_a_format_that_cannot_be_built_is_a_400(format: dict[str, Any], param: str) -> None:
+    with pytest.raises(BadRequest) as raised:
+        request(input="x", text={"format": format})
+    assert raised.value.info.status == 400
+    assert raised.value.info.param == param
 
 
 def sdk_over(stream: str) -> openai.OpenAI:

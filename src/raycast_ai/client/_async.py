@@ -29,6 +29,7 @@ from raycast_ai.protocol.completion import Collector, Completion
 from raycast_ai.protocol.errors import RaycastError
 from raycast_ai.protocol.events import Event
 from raycast_ai.protocol.request import ChatOptions
+from raycast_ai.protocol.structured import Ask, StructuredRun, with_parsed
 from raycast_ai.transport.base import AsyncTransport
 from raycast_ai.transport.http1 import KEEPALIVE_EXPIRY, Http1Transport
 from raycast_ai.transport.httpx import AsyncHttpxTransport
@@ -41,6 +42,7 @@ from ._core import (
     Core,
     Failed,
     Prepared,
+    SchemaLike,
     Staged,
     TimeoutLike,
     chat_options,
@@ -157,15 +159,16 @@ class AsyncRaycastClient:
         options: ChatOptions | None = None,
         timeout: TimeoutLike = None,
         attachments: Sequence[AttachmentLike] = (),
+        schema: SchemaLike = None,
         **changes: Any,
     ) -> AsyncChatStream:
         """Typed events as they arrive: `async with client.stream(...) as events`.
 
         The catalog lookup, the attachments' uploads and the request start when the stream is
         entered, awaited, or first iterated; errors of the request (an unknown model, no token,
-        a failed upload) are raised there.
+        a failed upload) are raised there. With `schema`, as `RaycastClient.stream`.
         """
-        chosen = chat_options(options, changes)
+        chosen = chat_options(options, changes, schema)
         return AsyncChatStream(self._start(messages, model, chosen, timeout, attachments))
 
     async def complete(
@@ -176,16 +179,20 @@ class AsyncRaycastClient:
         options: ChatOptions | None = None,
         timeout: TimeoutLike = None,
         attachments: Sequence[AttachmentLike] = (),
+        schema: SchemaLike = None,
         **changes: Any,
     ) -> Completion:
+        """The whole answer; with `schema`, as `RaycastClient.complete`."""
+        chosen = chat_options(options, changes, schema)
         collector = Collector()
         stream = self.stream(
-            messages, model, options=options, timeout=timeout, attachments=attachments, **changes
+            messages, model, options=chosen, timeout=timeout, attachments=attachments
         )
         async with stream as events:
             async for event in events:
                 collector.add(event)
-        return collector.result(events.model.id)
+        completion = collector.result(events.model.id)
+        return completion if chosen.output is None else with_parsed(completion, chosen.output)
 
     async def _start(
         self,
@@ -198,6 +205,13 @@ class AsyncRaycastClient:
         catalog = await self.models()
         if self._core.catalogs.stale_for(catalog, model, self._core.aliases):
             catalog = await self.models(refresh=True)
+        if options.output is not None:
+            begin = functools.partial(
+                self._core.structured, catalog, messages, model, options, attachments
+            )
+            # Attachments given as paths are read (hashed) here: off the event loop.
+            run = await anyio.to_thread.run_sync(begin) if attachments else begin()
+            return run.model, self._structured(catalog, model, run, timeout)
         stage = functools.partial(
             self._core.stage, catalog, messages, model, options, timeout, attachments
         )
@@ -225,6 +239,22 @@ class AsyncRaycastClient:
                     give_up(decision, failed)
             await self._sleep(decision.delay)
             attempt += 1
+
+    async def _structured(
+        self, catalog: Catalog, model: str | None, run: StructuredRun, timeout: TimeoutLike
+    ) -> AsyncGenerator[list[Event], None]:
+        """The attempts of a structured answer, as `run` asks for them; see StructuredRun."""
+        step: list[Event] | Ask = run.first()
+        while isinstance(step, Ask):
+            staged = self._core.stage(catalog, step.messages, model, step.options, timeout)
+            prepared = self._core.prepare(staged, await self._upload_all(staged))
+            once = functools.partial(self._chat, prepared)
+            async with contextlib.aclosing(self._attempts(once)) as batches:
+                async for batch in batches:
+                    if passed := run.feed(batch):
+                        yield passed
+            step = run.end()
+        yield step
 
     async def _fetch_models(self) -> AsyncGenerator[Catalog, None]:
         try:

@@ -60,6 +60,7 @@ from raycast_ai.protocol.request import (
     models_headers,
     new_id,
 )
+from raycast_ai.protocol.structured import OutputSchema, StructuredRun, output_schema
 from raycast_ai.transport.base import URL, BodyStream, Request, Timeout
 
 from ._uploads import UPLOADS, UploadCache
@@ -71,6 +72,7 @@ CONNECTION_HEADERS = {"Accept-Encoding": "gzip, deflate", "Connection": "keep-al
 CHAT_OPTIONS = frozenset(f.name for f in dataclasses.fields(ChatOptions))
 
 TimeoutLike = Timeout | float | None
+SchemaLike = Mapping[str, Any] | type[Any] | OutputSchema | None
 
 
 def coerce_timeout(value: TimeoutLike) -> Timeout:
@@ -81,9 +83,14 @@ def coerce_timeout(value: TimeoutLike) -> Timeout:
     return Timeout(connect=min(float(value), 10.0), read=float(value), write=float(value))
 
 
-def chat_options(options: ChatOptions | None, changes: Mapping[str, Any]) -> ChatOptions:
-    """`options` with `changes` (keyword arguments named like its fields) applied."""
+def chat_options(
+    options: ChatOptions | None, changes: Mapping[str, Any], schema: SchemaLike = None
+) -> ChatOptions:
+    """`options` with `changes` (keyword arguments named like its fields) applied, and `schema`
+    (a JSON Schema dict or a pydantic model class) as its structured `output`."""
     options = options or ChatOptions()
+    if schema is not None:
+        options = dataclasses.replace(options, output=output_schema(schema))
     if not changes:
         return options
     unknown = set(changes) - CHAT_OPTIONS
@@ -290,6 +297,23 @@ class Core:
 
     def _upload_key(self, attachment: Attachment) -> tuple[str, str, str]:
         return UploadCache.key(self.settings.base_url, self.settings.token, attachment.sha256)
+
+    def structured(
+        self,
+        catalog: Catalog,
+        messages: Sequence[Mapping[str, Any]],
+        model: str | None,
+        options: ChatOptions,
+        attachments: Sequence[AttachmentLike] = (),
+    ) -> StructuredRun:
+        """The state machine of a structured answer (`options.output`); see protocol.structured.
+        Each request it asks for is staged (its files uploaded, once) like any other."""
+        if not self.settings.token:
+            raise MissingAuthError()
+        assert options.output is not None
+        entry = catalog.resolve(model, self.aliases)
+        messages = with_attachments(messages, attachments)
+        return StructuredRun(options.output, entry, messages, options)
 
     def parser(self, prepared: Prepared) -> StreamParser:
         return StreamParser(signed=self.signed, local_tools=prepared.request.local_tools or None)

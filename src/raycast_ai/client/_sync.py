@@ -22,6 +22,7 @@ from raycast_ai.protocol.completion import Collector, Completion
 from raycast_ai.protocol.errors import RaycastError
 from raycast_ai.protocol.events import Event
 from raycast_ai.protocol.request import ChatOptions
+from raycast_ai.protocol.structured import Ask, StructuredRun, with_parsed
 from raycast_ai.transport.base import Transport
 from raycast_ai.transport.httpx import HttpxTransport
 from raycast_ai.transport.tls import ssl_context
@@ -33,6 +34,7 @@ from ._core import (
     Core,
     Failed,
     Prepared,
+    SchemaLike,
     Staged,
     TimeoutLike,
     chat_options,
@@ -153,6 +155,7 @@ class RaycastClient:
         options: ChatOptions | None = None,
         timeout: TimeoutLike = None,
         attachments: Sequence[AttachmentLike] = (),
+        schema: SchemaLike = None,
         **changes: Any,
     ) -> ChatStream:
         """Typed events as they arrive; iterate, and use as a context manager to close early.
@@ -160,12 +163,17 @@ class RaycastClient:
         `options` and keyword arguments named like its fields (`temperature`, `tools`, ...)
         shape the request; `timeout` replaces the client's for this request. `attachments`
         (`Attachment`, bytes, paths or data URLs) go with the last user message; they, and
-        attachment parts in the messages, are uploaded here, before the question is sent.
+        attachment parts in the messages, are uploaded here, before the question is sent. With
+        `schema` (see `complete`), notices and reasoning arrive as they come, and the answer's
+        JSON as one `TextDelta` once it is known to be valid.
         """
-        chosen = chat_options(options, changes)
+        chosen = chat_options(options, changes, schema)
         catalog = self.models()
         if self._core.catalogs.stale_for(catalog, model, self._core.aliases):
             catalog = self.models(refresh=True)
+        if chosen.output is not None:
+            run = self._core.structured(catalog, messages, model, chosen, attachments)
+            return ChatStream(run.model, self._structured(catalog, model, run, timeout))
         staged = self._core.stage(catalog, messages, model, chosen, timeout, attachments)
         prepared = self._core.prepare(staged, self._upload_all(staged))
         return ChatStream(prepared.model, self._attempts(lambda: self._chat(prepared)))
@@ -178,16 +186,24 @@ class RaycastClient:
         options: ChatOptions | None = None,
         timeout: TimeoutLike = None,
         attachments: Sequence[AttachmentLike] = (),
+        schema: SchemaLike = None,
         **changes: Any,
     ) -> Completion:
+        """The whole answer. With `schema` (a JSON Schema dict or a pydantic model class),
+        `.text` is JSON valid for it and `.parsed` the model's instance (the JSON value for a
+        dict): the model is forced to call a tool whose parameters are the schema, or told to
+        answer in JSON when it takes no tools; an invalid answer is sent back once to be
+        repaired, and one still invalid raises `StructuredOutputError`."""
+        chosen = chat_options(options, changes, schema)
         collector = Collector()
         stream = self.stream(
-            messages, model, options=options, timeout=timeout, attachments=attachments, **changes
+            messages, model, options=chosen, timeout=timeout, attachments=attachments
         )
         with stream as events:
             for event in events:
                 collector.add(event)
-        return collector.result(events.model.id)
+        completion = collector.result(events.model.id)
+        return completion if chosen.output is None else with_parsed(completion, chosen.output)
 
     def _attempts(self, once: Callable[[], Generator[T, None, None]]) -> Generator[T, None, None]:
         """What `once` yields, sending it again while the retry policy says to."""
@@ -206,6 +222,22 @@ class RaycastClient:
                     give_up(decision, failed)
             self._sleep(decision.delay)
             attempt += 1
+
+    def _structured(
+        self, catalog: Catalog, model: str | None, run: StructuredRun, timeout: TimeoutLike
+    ) -> Generator[list[Event], None, None]:
+        """The attempts of a structured answer, as `run` asks for them; see StructuredRun."""
+        step: list[Event] | Ask = run.first()
+        while isinstance(step, Ask):
+            staged = self._core.stage(catalog, step.messages, model, step.options, timeout)
+            prepared = self._core.prepare(staged, self._upload_all(staged))
+            once = functools.partial(self._chat, prepared)
+            with contextlib.closing(self._attempts(once)) as batches:
+                for batch in batches:
+                    if passed := run.feed(batch):
+                        yield passed
+            step = run.end()
+        yield step
 
     def _fetch_models(self) -> Generator[Catalog, None, None]:
         try:

@@ -17,6 +17,7 @@ ModelNotFoundError                       404     invalid_request_error  model_no
 RateLimitError (+ retry-after)           429     rate_limit_error       rate_limit_exceeded
 RateLimitError type credits_error        429     insufficient_quota     credits_error
 MissingAuthError (gateway has no token)  500     server_error           raycast_token_missing
+StructuredOutputError                    502     upstream_error         invalid_structured_output
 UpstreamError, StreamDecodeError         502     upstream_error         its type or upstream_...
 UploadError, or a 5xx while uploading    502     upstream_error         upload_failed
 IncompleteStreamError                    502     upstream_error         incomplete_stream
@@ -89,6 +90,8 @@ def error_info(exc: errors.RaycastError) -> ErrorInfo:
         return ErrorInfo(502, message, "upstream_error", "upstream_unreachable")
     if isinstance(exc, errors.IncompleteStreamError):
         return ErrorInfo(502, message, "upstream_error", "incomplete_stream")
+    if isinstance(exc, errors.StructuredOutputError):
+        return ErrorInfo(502, message, "upstream_error", "invalid_structured_output")
     if isinstance(exc, errors.UploadError) or (
         isinstance(exc, errors.UpstreamError)
         and exc.status_code not in (400, 503)

@@ -32,6 +32,7 @@ from . import attachments
 from .base import Chat, completion_usage, estimate_usage
 from .errors import BadRequest, ErrorInfo, invalid_request, validation_error
 from .openai_wire import FILE_PARTS, ChatCompletionRequest, ChatMessage
+from .structured import output_format
 
 DONE = "data: [DONE]\n\n"
 PING = ": ping\n\n"
@@ -63,6 +64,7 @@ def parse(body: bytes) -> Chat:
         reasoning_effort=request.effort,
         tools=request.tools or (),
         tool_choice=request.tool_choice,
+        output=output_format(request.response_format, "response_format", nested=True),
     )
     messages = [_message(m, f"messages.{i}") for i, m in enumerate(request.messages)]
     return Chat(messages, request.model, options, request.stream, request.include_usage)

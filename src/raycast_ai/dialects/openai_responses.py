@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from raycast_ai.protocol.completion import Completion
 from raycast_ai.protocol.events import Event, ReasoningDelta, TextDelta, ToolCallDelta
 from raycast_ai.protocol.request import ChatOptions
+from raycast_ai.protocol.structured import OutputSchema
 from raycast_ai.protocol.tokens import estimate_message_tokens, estimate_tokens
 
 from .base import Chat, completion_usage
@@ -43,9 +44,9 @@ from .openai_responses_wire import (
     ToolNames,
     convert_tool_choice,
     convert_tools,
-    format_instructions,
     input_messages,
 )
+from .structured import output_format
 
 name = "openai-responses"
 # The request fields a response object echoes.
@@ -86,6 +87,7 @@ def parse(body: bytes) -> Chat:
         reasoning_effort=request.reasoning.effort if request.reasoning else None,
         tools=tools.offered,
         tool_choice=convert_tool_choice(request.tool_choice, tools.names),
+        output=_output(request.text),
     )
     store = request.store is not False
     echo = {
@@ -105,10 +107,9 @@ def parse(body: bytes) -> Chat:
         "max_output_tokens": request.max_output_tokens,
         "metadata": request.metadata or {},
     }
-    hint = format_instructions(request.text)
     context = Context(
         input=items,
-        instructions="\n\n".join(filter(None, (request.instructions, hint))) or None,
+        instructions=request.instructions or None,
         tools=tools.names,
         dropped_tools=tools.dropped,
         store=store,
@@ -118,6 +119,11 @@ def parse(body: bytes) -> Chat:
     return Chat(
         _messages(context, ()), request.model, options, request.stream, True, {"responses": context}
     )
+
+
+def _output(text: Mapping[str, Any] | None) -> OutputSchema | None:
+    format = text.get("format") if isinstance(text, Mapping) else None
+    return output_format(format, "text.format", nested=False)
 
 
 def with_history(chat: Chat, history: Sequence[Mapping[str, Any]]) -> Chat:

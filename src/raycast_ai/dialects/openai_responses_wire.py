@@ -9,8 +9,8 @@ What the gateway does with each field:
   `instructions`, `stream`, `tools` (`function`; `custom`, as a function with one string
   parameter `input`; `namespace`, flattened to `<namespace>__<name>`), `tool_choice`,
   `reasoning.effort` (clamped to what the model offers), `temperature`, `store`,
-  `previous_response_id`, `text.format` `json_object` / `json_schema` (as instructions, for
-  Raycast has no structured output);
+  `previous_response_id`, `text.format` `json_object` / `json_schema` (the answer is JSON
+  valid for the schema, see `protocol.structured`, or a 502 `invalid_structured_output`);
 - left out, named in the `x-raycast-dropped-tools` header: tools the gateway cannot run
   (`web_search`, `file_search`, `code_interpreter`, `mcp`, ...);
 - attached (user messages; see `dialects.attachments`): `input_image` parts with a `data:` URL
@@ -355,19 +355,6 @@ def _file(part: Mapping[str, Any], where: str) -> dict[str, Any]:
     if isinstance(data, str) and data[:5].lower() == "data:":
         return attachments.from_url(data, f"{where}.file_data", hint, filename)
     return attachments.from_base64(data, f"{where}.file_data", filename=filename)
-
-
-def format_instructions(text: Mapping[str, Any] | None) -> str | None:
-    """What `text.format` asks of the answer, as instructions: Raycast has no structured output."""
-    format = text.get("format") if isinstance(text, Mapping) else None
-    kind = format.get("type") if isinstance(format, Mapping) else None
-    plain = "and nothing else: no prose before or after it, no code fence."
-    if kind == "json_object":
-        return f"Answer with one JSON object {plain}"
-    if kind == "json_schema" and isinstance(format, Mapping):
-        schema = json.dumps(format.get("schema") or {}, ensure_ascii=False)
-        return f"Answer with one JSON object that matches this JSON schema, {plain}\n{schema}"
-    return None
 
 
 def clamp_effort(requested: str | None, options: Sequence[str]) -> str | None:

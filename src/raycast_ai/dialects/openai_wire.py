@@ -6,7 +6,9 @@ What `POST /v1/chat/completions` does with each OpenAI field:
   default chat model), `messages` (system/developer, user, assistant with `tool_calls`, tool;
   text content parts only), `stream`, `stream_options.include_usage`, `temperature` (dropped
   for models that do not support it), `reasoning_effort` and `reasoning.effort` (the first
-  wins), `tools` (function tools), `tool_choice` (auto, none, required or one function);
+  wins), `tools` (function tools), `tool_choice` (auto, none, required or one function),
+  `response_format` (`json_object`, `json_schema`: the answer is JSON valid for the schema,
+  see `protocol.structured`, or a 502 `invalid_structured_output`);
 - attached (user messages; see `dialects.attachments`): `image_url` parts with a `data:` URL
   (`detail` is ignored), `file` parts with `file_data` (a data URL or bare base64) and an
   optional `filename`; an http(s) URL only from a host the gateway allows; in a tool message
@@ -14,7 +16,7 @@ What `POST /v1/chat/completions` does with each OpenAI field:
 - refused with 400: `n` other than 1, `input_audio` parts, `file` parts with only a `file_id`;
 - accepted and ignored, because Raycast has no equivalent: `max_tokens`,
   `max_completion_tokens`, `stop`, `top_p`, `presence_penalty`, `frequency_penalty`,
-  `logit_bias`, `logprobs`, `top_logprobs`, `seed`, `user`, `response_format`,
+  `logit_bias`, `logprobs`, `top_logprobs`, `seed`, `user`,
   `parallel_tool_calls`, `service_tier`, `store`, `metadata`, `modalities`, `prediction`,
   `audio`, `web_search_options`, legacy `functions` / `function_call`, and any unknown field.
 
@@ -42,7 +44,6 @@ IGNORED_FIELDS: tuple[str, ...] = (
     "parallel_tool_calls",
     "prediction",
     "presence_penalty",
-    "response_format",
     "seed",
     "service_tier",
     "stop",
@@ -102,6 +103,7 @@ class ChatCompletionRequest(_Edge):
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None
     n: int | None = Field(default=None, ge=1)
+    response_format: dict[str, Any] | None = None
 
     @property
     def include_usage(self) -> bool:

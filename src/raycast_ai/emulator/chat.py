@@ -14,6 +14,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
+from raycast_ai.protocol.structured import schema_in
+
 from .catalog import CHAT_DEFAULT, find_model, reasons
 from .checks import error_body, error_plan, signature_ok, token_refusal
 from .config import EmulatorConfig
@@ -24,9 +26,11 @@ from .faults import (
     AttemptLog,
     DirectiveError,
     Directives,
+    json_fault,
     parse_directives,
 )
 from .files import FileStore, attached, attachment_refusal, seen_sentence
+from .instances import encode, instance, invalid_json
 from .recorder import RecordedRequest
 from .script import ScriptedAnswer, ScriptedCall, pieces
 from .stream import (
@@ -107,7 +111,8 @@ def chat_plan(
     if fault is not None and fault in ERROR_CHUNKS:
         return sse_plan([event(ERROR_CHUNKS[fault])], outcome)
     try:
-        reply = _reply(entry, body, messages, prompt, directives, config, files)
+        invalid = _json_invalid(messages, headers)
+        reply = _reply(entry, body, messages, prompt, directives, config, files, invalid)
     except DirectiveError as exc:
         return error_plan(400, str(exc), "rejected:directive")
     items = reply_plan(
@@ -164,30 +169,43 @@ def _reply(
     directives: Directives,
     config: EmulatorConfig,
     files: FileStore,
+    invalid_json_wanted: bool = False,
 ) -> Reply:
+    """A forced tool is called every turn (as `tool_choice: required` makes real models do),
+    with arguments valid for its schema; without tools, an answer told to be JSON of a schema
+    (`protocol.structured.instruction`) is a fenced instance of it."""
     provider, model_id = str(entry["provider"]), str(entry["id"])
     n = _pick(directives.chunks, config.chunks)
     thinking = reasons(entry, body.get("reasoning_effort"))
     reasoning = reasoning_chunks(prompt, model_id, config.reasoning_chunks) if thinking else []
     last = messages[-1]
     tools = local_tools(body)
-    wants_tool = directives.tool is not None or body.get("tool_choice") == "required"
+    forced = body.get("tool_choice") == "required"
+    wants_tool = directives.tool is not None or forced
     scripted = None
     if config.script is not None and not wants_tool:
         scripted = config.script.step(tools, messages, prompt)
     call: tuple[str, str] | None = None
     if isinstance(scripted, ScriptedCall):
         call = scripted.name, encode_arguments(scripted.arguments)
-    elif tools and wants_tool and last.get("author") == "user":
+    elif tools and wants_tool and (forced or last.get("author") == "user"):
         tool = pick_tool(tools, directives.tool or "")
-        call = str(tool["name"]), encode_arguments(arguments_for(tool.get("parameters")))
+        parameters = tool.get("parameters")
+        if invalid_json_wanted:
+            call = str(tool["name"]), invalid_json(parameters)
+        else:
+            call = str(tool["name"]), encode_arguments(arguments_for(parameters))
     if call is not None:
         name, arguments = call
         ident = call_id(provider, f"{body.get('message_id')}\0{name}")
         deltas, summary = tool_call_chunks(provider, ident, name, arguments)
         return tool_reply(provider, reasoning, deltas, summary)
+    schema = _asked_schema(body, messages)
     if isinstance(scripted, ScriptedAnswer):
         texts = pieces(scripted.text, n)
+    elif schema is not None and last.get("author") != "tool":
+        json_text = invalid_json(schema) if invalid_json_wanted else encode(instance(schema))
+        texts = pieces(f"Here it is:\n\n```json\n{json_text}\n```", n)
     elif last.get("author") == "tool":
         texts = tool_reply_chunks(str(last.get("name") or "tool"), _text(last), model_id, n)
     else:
@@ -200,6 +218,36 @@ def _reply(
         count_tokens("".join(reasoning)) + count_tokens("".join(texts)),
     )
     return answer_reply(provider, reasoning, texts, usage)
+
+
+def _json_invalid(messages: Sequence[Mapping[str, Any]], headers: Mapping[str, str]) -> bool:
+    """Whether `@json:` asks for invalid JSON in this answer: `invalid` always, `invalid-once`
+    until an assistant turn follows the message that asked."""
+    fault = json_fault("", headers)
+    asked_at = -1
+    if fault is None:
+        for at, message in enumerate(messages):
+            if message.get("author") == "user":
+                fault = json_fault(_text(message))
+                if fault is not None:
+                    asked_at = at
+                    break
+    if fault is None:
+        return False
+    later = messages[asked_at + 1 :]
+    return fault == "invalid" or not any(m.get("author") == "assistant" for m in later)
+
+
+def _asked_schema(
+    body: Mapping[str, Any], messages: Sequence[Mapping[str, Any]]
+) -> Mapping[str, Any] | None:
+    """The schema an instruction to answer in JSON carries, wherever the system text went."""
+    texts = [body.get("additional_system_instructions"), body.get("system_instruction")]
+    texts += [_text(m) for m in messages if m.get("author") == "system"]
+    for text in texts:
+        if isinstance(text, str) and (schema := schema_in(text)) is not None:
+            return schema
+    return None
 
 
 def _is_message(value: object) -> bool:

@@ -6,6 +6,11 @@ Magic words in the last user message travel through any client or gateway unchan
 ``@tool:NAME``. Headers that only the emulator reads do the same from test code and win over the
 words: ``X-Emulator-Fault``, ``X-Emulator-Chunks``, ``X-Emulator-Delay``,
 ``X-Emulator-First-Delay``, ``X-Emulator-Stall``, ``X-Emulator-Retry-After``.
+
+``@json:invalid`` and ``@json:invalid-once`` (header ``X-Emulator-Json``) hold for the whole
+conversation, so that they survive a client's repair turn: the JSON the model gives (a forced
+tool's arguments, a JSON answer) is invalid for its schema every time, or only until an
+assistant turn follows the message that asked.
 """
 
 from __future__ import annotations
@@ -76,6 +81,10 @@ _EXAMPLES = {
 }
 
 
+JSON_FAULTS = frozenset({"invalid", "invalid-once"})
+_JSON_WORD = re.compile(r"(?<![\w@])@json\b(?::(\S*))?")
+
+
 class DirectiveError(ValueError):
     """A directive the emulator cannot follow; answered with HTTP 400 so typos show."""
 
@@ -131,6 +140,21 @@ def parse_directives(text: str, headers: Mapping[str, str] | None = None) -> Dir
         retry_after=_seconds("retry-after", raw.get("retry-after")),
         tool=tool,
     )
+
+
+def json_fault(text: str, headers: Mapping[str, str] | None = None) -> str | None:
+    """The `@json:` directive in a message's text, or the `X-Emulator-Json` header (which wins)."""
+    value = (headers or {}).get("x-emulator-json", "").strip() or None
+    if value is None:
+        match = _JSON_WORD.search(text)
+        if match is None:
+            return None
+        value = (match.group(1) or "").rstrip(_TRAILING)
+    if value not in JSON_FAULTS:
+        raise DirectiveError(
+            f"@json takes {' or '.join(sorted(JSON_FAULTS))}, not '{value}', e.g. @json:invalid."
+        )
+    return value
 
 
 def _count(value: str) -> int:

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .faults import DirectiveError
+from .instances import instance
 
 START_INDEX = 2  # Anthropic's content-block index: not 0, and one more in the summary
 FRAGMENTS = 3
@@ -39,39 +40,10 @@ def pick_tool(tools: Sequence[Mapping[str, Any]], name: str) -> Mapping[str, Any
 
 
 def arguments_for(schema: object) -> dict[str, Any]:
-    """Arguments that satisfy the schema's required properties: strings "Paris", enums their
-    first option, numbers 1, booleans true."""
-    value = _value(schema if isinstance(schema, Mapping) else {"type": "object"})
+    """Arguments valid for the tool's schema (see `instances`): its required properties, strings
+    "Paris", enums their first option, numbers 1, booleans true."""
+    value = instance(schema if isinstance(schema, Mapping) else {"type": "object"})
     return value if isinstance(value, dict) else {}
-
-
-def _value(schema: Mapping[str, Any]) -> Any:
-    if isinstance(schema.get("enum"), list) and schema["enum"]:
-        return schema["enum"][0]
-    if "const" in schema:
-        return schema["const"]
-    for key in ("anyOf", "oneOf", "allOf"):
-        options = schema.get(key)
-        if isinstance(options, list) and options and isinstance(options[0], Mapping):
-            return _value(options[0])
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    if kind is None and "properties" in schema:
-        kind = "object"
-    if kind == "object":
-        properties = schema.get("properties")
-        properties = properties if isinstance(properties, Mapping) else {}
-        required = schema.get("required")
-        out: dict[str, Any] = {}
-        for name in required if isinstance(required, list) else ():
-            sub = properties.get(name)
-            out[str(name)] = _value(sub if isinstance(sub, Mapping) else {})
-        return out
-    if kind == "array":
-        items = schema.get("items")
-        return [_value(items)] if isinstance(items, Mapping) else []
-    return {"integer": 1, "number": 1, "boolean": True, "null": None}.get(str(kind), "Paris")
 
 
 def call_id(provider: str, seed: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .events import Event, Finish, Notice, ReasoningDelta, TextDelta, ToolCallDelta, Usage
 
@@ -23,6 +24,9 @@ class Completion:
     tool_calls: tuple[ToolCall, ...] = ()
     usage: Usage | None = None
     notices: tuple[Notice, ...] = ()
+    # The structured answer (`complete(..., schema=...)`): the pydantic model's instance, or
+    # the JSON value for a dict schema; None otherwise.
+    parsed: Any = None
 
     @property
     def rerouted(self) -> Notice | None:

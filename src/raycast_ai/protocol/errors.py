@@ -11,6 +11,7 @@ RaycastError
 │   ├── RateLimitError              429 (.retry_after)
 │   └── UpstreamError               anything else, incl. in-stream errors (.status_code, .type)
 │       ├── StreamDecodeError           bytes or JSON that are not a Raycast stream
+│       ├── StructuredOutputError       no answer valid for the schema, even after one repair
 │       └── UploadError                 an attachment's upload failed (nothing was asked)
 ├── IncompleteStreamError       the stream ended before a finish reason (.partial_text)
 └── APIConnectionError          could not reach the service
@@ -131,6 +132,17 @@ class IncompleteStreamError(RaycastError):
 
 class StreamDecodeError(UpstreamError):
     """The service sent bytes that are not a Raycast stream (bad JSON, an oversized event)."""
+
+
+class StructuredOutputError(UpstreamError):
+    """The model's answer did not fit the requested schema, even after one repair round trip:
+    `.problem` says what is wrong and where, `.output` is the last answer (its JSON when it
+    held some)."""
+
+    def __init__(self, message: str, *, problem: str = "", output: str = "") -> None:
+        super().__init__(message, type="invalid_structured_output", partial_text=output)
+        self.problem = problem
+        self.output = output
 
 
 class APIConnectionError(RaycastError):

@@ -8,12 +8,15 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .catalog import ModelEntry
 from .errors import InvalidRequestError
 from .files import ATTACHMENT_PART, UPLOADED_PART, attachment_entries
 from .signing import GET_BODY, encode_json, signed_headers
+
+if TYPE_CHECKING:
+    from .structured import OutputSchema
 
 CHAT_PATH = "/api/v1/ai/chat_completions"
 MODELS_PATH = "/api/v1/ai/models"
@@ -37,6 +40,9 @@ class ChatOptions:
     locale: str = "en-US"
     source: str = "ai_chat"
     thread_id: str | None = None
+    # Structured output: the clients turn it into a forced tool or an instruction (see
+    # protocol.structured) and validate the answer; `build_chat_request` never sees it.
+    output: OutputSchema | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +66,11 @@ def build_chat_request(
 ) -> ChatRequest:
     if not messages:
         raise InvalidRequestError("There are no messages to send.")
+    if options.output is not None:
+        raise InvalidRequestError(
+            "Structured output takes more than one request: send it with a client's "
+            "complete() or stream(), which drive protocol.structured.StructuredRun."
+        )
     if options.system_strategy not in SYSTEM_STRATEGIES:
         raise InvalidRequestError(
             f"Unknown system strategy '{options.system_strategy}'; "
