@@ -403,7 +403,7 @@ def test_thinking_to_reasoning_effort(
             request(messages=[{"role": "user", "content": [{"type": "document", "source": {}}]}]),
             "messages.0.content.0",
         ),
-        (request(tools=[{"type": "web_search_20250305", "name": "web_search"}]), "tools.0.type"),
+        (request(tools=[{"type": "bash_20250124", "name": "bash"}]), "tools.0.type"),
         (request(tools=[TOOL], tool_choice={"type": "tool"}), "tool_choice"),
         (
             request(messages=[{"role": "user", "content": [{"type": "text"}]}]),

@@ -255,10 +255,16 @@ def test_tools_map_to_function_tools_and_hosted_ones_are_dropped() -> None:
     assert offered[0]["parameters"] == WEATHER["parameters"]
     assert offered[1]["parameters"] == CUSTOM_INPUT_SCHEMA
     assert "lark grammar:\nstart: /.+/" in offered[1]["description"]
-    assert context_of(chat).dropped_tools == ("multi_agent_v1.web_search", "web_search")
+    # Web search is Raycast's remote tool; one inside a namespace is not a hosted tool.
+    assert chat.options.remote_tools == ("web_search",)
+    assert context_of(chat).dropped_tools == ("multi_agent_v1.web_search",)
     # What Raycast receives is valid for the request builder.
     built = json.loads(build_chat_request(chat.messages, MODEL, chat.options).body)
-    assert [t["function"]["name"] for t in built["tools"]] == [t["name"] for t in offered]
+    assert [t.get("function", t)["name"] for t in built["tools"]] == [
+        *(t["name"] for t in offered),
+        "web_search",
+    ]
+    assert built["tools"][-1] == {"name": "web_search", "type": "remote_tool"}
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,8 @@ from . import runtime
     "--json",
     "as_json",
     is_flag=True,
-    help="Print one JSON object: text, reasoning, model, usage, finish_reason, conversation_id.",
+    help="Print one JSON object: text, reasoning, model, usage, finish_reason, conversation_id, "
+    "citations, images.",
 )
 @click.option(
     "-x",
@@ -51,6 +52,20 @@ from . import runtime
     metavar="N",
     help="Retries after a rate limit or a server error before the answer starts (default 2).",
 )
+@click.option(
+    "--search/--no-search",
+    default=None,
+    help="Let Raycast search the web (its web_search remote tool); sources are listed after "
+    "the answer. Default: on when config.json's remote_tools has web_search.",
+)
+@click.option(
+    "--remote-tool",
+    "remote_tool",
+    multiple=True,
+    metavar="NAME",
+    help="Offer another Raycast remote tool: search_images, read_page, gpt_image, dalle, "
+    "gemini_image, nano_banana, flux, flux-kontext, stable_diffusion, chart (repeatable).",
+)
 @click.option("--no-log", is_flag=True, help="Do not write this exchange to the log.")
 @click.option("--no-md", is_flag=True, help="Print raw text even on a terminal.")
 def ask(
@@ -66,6 +81,8 @@ def ask(
     temperature: float | None,
     timeout: float | None,
     retries: int | None,
+    search: bool | None,
+    remote_tool: tuple[str, ...],
     no_log: bool,
     no_md: bool,
 ) -> None:
@@ -77,12 +94,15 @@ def ask(
         git diff | raycast-ai "write a commit message"
         raycast-ai -m claude-sonnet-4 -x "a bash one-liner to count lines of *.py"
 
+    --search lets Raycast search the web first (sources follow the answer).
+
     Every exchange is logged ('raycast-ai logs') unless --no-log or 'raycast-ai logs off'.
     """
     if as_json and extract:
         raise click.UsageError("Use --json or --extract, not both.")
     text = combine(runtime.read_stdin(), " ".join(prompt))
     runtime.fail_if_no_input(text)
+    remote = runtime.remote_tools(search, remote_tool)
     from .exchange import open_session, terminate_gracefully
     from .output import make_output
 
@@ -100,6 +120,7 @@ def ask(
         ) as session,
         terminate_gracefully(),
     ):
+        session.remote_tools = remote
         answer = session.ask(text, output, temperature=temperature)
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
@@ -108,6 +129,7 @@ def ask(
         try:
             whole.reasoning(answer.reasoning)
             whole.text(answer.text)
+            whole.remote(answer.citations, answer.images)
         finally:
             whole.close()
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from raycast_ai.history import History, new_conversation_id, to_messages
 from raycast_ai.protocol.completion import Collector
-from raycast_ai.protocol.events import Notice, ReasoningDelta, TextDelta, Usage
+from raycast_ai.protocol.events import Citation, ImageLink, Notice, ReasoningDelta, TextDelta, Usage
 
 from . import runtime
 
@@ -35,6 +35,8 @@ class Answer:
     usage: Usage | None
     finish_reason: str
     conversation_id: str
+    citations: tuple[Citation, ...] = ()
+    images: tuple[ImageLink, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         usage = self.usage
@@ -51,6 +53,8 @@ class Answer:
             },
             "finish_reason": self.finish_reason,
             "conversation_id": self.conversation_id,
+            "citations": [{"title": c.title, "url": c.url} for c in self.citations],
+            "images": [i.url for i in self.images],
         }
 
 
@@ -65,6 +69,8 @@ class Session:
     id: str = field(default_factory=new_conversation_id)
     messages: list[dict[str, str]] = field(default_factory=list)
     _logged: bool = False
+    # Raycast's own tools offered with each question (web_search, ...).
+    remote_tools: tuple[str, ...] = ()
 
     def new(self) -> None:
         self.id, self.messages, self._logged = new_conversation_id(), [], False
@@ -87,6 +93,7 @@ class Session:
                 self.model,
                 temperature=temperature,
                 thread_id=self.id,
+                remote_tools=self.remote_tools,
             )
             model = stream.model.id
             exchange = self._start(prompt, model)
@@ -104,6 +111,8 @@ class Session:
                         output.reasoning(event.text)
                     elif isinstance(event, Notice):
                         output.notice(event.kind, event.message)
+                done = collector.result(model)
+                output.remote(done.citations, done.images)
             finally:
                 stream.close()
         except BaseException as exc:
@@ -117,7 +126,16 @@ class Session:
         if exchange is not None:
             self._finish(exchange, collector, model)
         self._remember(prompt, done.text)
-        return Answer(done.text, done.reasoning, model, done.usage, done.finish_reason, self.id)
+        return Answer(
+            done.text,
+            done.reasoning,
+            model,
+            done.usage,
+            done.finish_reason,
+            self.id,
+            done.citations,
+            done.images,
+        )
 
     def _remember(self, prompt: str, text: str) -> None:
         # The same rule as a continuation from the log: an answer with no text is left out.

@@ -6,13 +6,15 @@ What `POST /v1/chat/completions` does with each OpenAI field:
   default chat model), `messages` (system/developer, user, assistant with `tool_calls`, tool;
   text content parts only), `stream`, `stream_options.include_usage`, `temperature` (dropped
   for models that do not support it), `reasoning_effort` and `reasoning.effort` (the first
-  wins), `tools` (function tools), `tool_choice` (auto, none, required or one function);
+  wins), `tools` (function tools), `tool_choice` (auto, none, required or one function),
+  `web_search_options` (any object: Raycast's `web_search` remote tool is offered; its
+  `search_context_size` and `user_location` have no Raycast field);
 - refused with 400: `n` other than 1, and non-text content parts (images, audio, files);
 - accepted and ignored, because Raycast has no equivalent: `max_tokens`,
   `max_completion_tokens`, `stop`, `top_p`, `presence_penalty`, `frequency_penalty`,
   `logit_bias`, `logprobs`, `top_logprobs`, `seed`, `user`, `response_format`,
   `parallel_tool_calls`, `service_tier`, `store`, `metadata`, `modalities`, `prediction`,
-  `audio`, `web_search_options`, legacy `functions` / `function_call`, and any unknown field.
+  `audio`, legacy `functions` / `function_call`, and any unknown field.
 
 `usage` carries only numbers Raycast reported (`input_tokens` -> `prompt_tokens`,
 `output_tokens` -> `completion_tokens`); when Raycast sent none it is `null`, never estimated.
@@ -46,7 +48,6 @@ IGNORED_FIELDS: tuple[str, ...] = (
     "top_logprobs",
     "top_p",
     "user",
-    "web_search_options",
 )
 
 
@@ -95,6 +96,7 @@ class ChatCompletionRequest(_Edge):
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None
     n: int | None = Field(default=None, ge=1)
+    web_search_options: dict[str, Any] | None = None
 
     @property
     def include_usage(self) -> bool:

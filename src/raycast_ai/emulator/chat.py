@@ -3,7 +3,8 @@
 Checks run in the real server's order: Bearer token (HTTP 401), v2 signature over the raw body
 (HTTP 200 with the one in-stream error line), JSON body (400), directives (400), the
 (model, provider) pair (404); then a fault, a tool call or an answer is streamed (a script, when
-the config has one, chooses the tool calls and their answers).
+the config has one, chooses the tool calls and their answers; `@search` and `@image` play a
+remote tool, see `remote`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .faults import (
     parse_directives,
 )
 from .recorder import RecordedRequest
+from .remote import chosen, remote_reply
 from .script import ScriptedAnswer, ScriptedCall, pieces
 from .stream import (
     ERROR_CHUNKS,
@@ -172,6 +174,11 @@ def _reply(
     elif tools and wants_tool and last.get("author") == "user":
         tool = pick_tool(tools, directives.tool or "")
         call = str(tool["name"]), encode_arguments(arguments_for(tool.get("parameters")))
+    remote = chosen(body, directives, bool(tools)) if call is None else None
+    if remote is not None and last.get("author") == "user":
+        kind, name = remote
+        said = count_tokens(" ".join(_text(m) for m in messages))
+        return remote_reply(kind, name, provider, model_id, body, prompt, said, reasoning, n)
     if call is not None:
         name, arguments = call
         ident = call_id(provider, f"{body.get('message_id')}\0{name}")

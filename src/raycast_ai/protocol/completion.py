@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .events import Event, Finish, Notice, ReasoningDelta, TextDelta, ToolCallDelta, Usage
+from .events import (
+    Citation,
+    Event,
+    Finish,
+    ImageLink,
+    Notice,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +33,9 @@ class Completion:
     tool_calls: tuple[ToolCall, ...] = ()
     usage: Usage | None = None
     notices: tuple[Notice, ...] = ()
+    # What Raycast's remote tools gave (web search sources, image URLs), in order of arrival.
+    citations: tuple[Citation, ...] = ()
+    images: tuple[ImageLink, ...] = ()
 
     @property
     def rerouted(self) -> Notice | None:
@@ -30,9 +43,20 @@ class Completion:
 
 
 class Collector:
-    __slots__ = ("_calls", "_notices", "_reasoning", "_text", "finish_reason", "usage")
+    __slots__ = (
+        "_calls",
+        "_citations",
+        "_images",
+        "_notices",
+        "_reasoning",
+        "_text",
+        "finish_reason",
+        "usage",
+    )
 
     def __init__(self) -> None:
+        self._citations: list[Citation] = []
+        self._images: list[ImageLink] = []
         self._text: list[str] = []
         self._reasoning: list[str] = []
         self._calls: list[list[str]] = []
@@ -57,6 +81,10 @@ class Collector:
             self.usage = event
         elif isinstance(event, Finish):
             self.finish_reason = event.reason
+        elif isinstance(event, Citation):
+            self._citations.append(event)
+        elif isinstance(event, ImageLink):
+            self._images.append(event)
         elif event.kind not in ("ping", "provider_status"):
             self._notices.append(event)
 
@@ -69,4 +97,6 @@ class Collector:
             tool_calls=tuple(ToolCall(*call) for call in self._calls),
             usage=self.usage,
             notices=tuple(self._notices),
+            citations=tuple(self._citations),
+            images=tuple(self._images),
         )
