@@ -228,7 +228,7 @@ class ChunkEncoder:
             self._images = []
         if self._citations:
             delta = {"annotations": url_citations("".join(self._text), self._citations)}
-            out += self._head + _dumps(delta) + self._tail
+            out += self._head + _dumps(delta)[:-1] + self._tail  # the tail closes the delta
             self._citations = []
         return out
 
