@@ -35,8 +35,10 @@ if TYPE_CHECKING:
     from .protocol.catalog import Catalog, ModelEntry
     from .protocol.completion import Completion, ToolCall
     from .protocol.events import (
+        Citation,
         Event,
         Finish,
+        ImageLink,
         Notice,
         ReasoningDelta,
         TextDelta,
@@ -55,7 +57,17 @@ _LAZY = {
     **dict.fromkeys(("Catalog", "ModelEntry"), ".protocol.catalog"),
     **dict.fromkeys(("Completion", "ToolCall"), ".protocol.completion"),
     **dict.fromkeys(
-        ("Event", "Finish", "Notice", "ReasoningDelta", "TextDelta", "ToolCallDelta", "Usage"),
+        (
+            "Citation",
+            "Event",
+            "Finish",
+            "ImageLink",
+            "Notice",
+            "ReasoningDelta",
+            "TextDelta",
+            "ToolCallDelta",
+            "Usage",
+        ),
         ".protocol.events",
     ),
     "Raycast": ".provider",
@@ -84,9 +96,11 @@ __all__ = [
     "AuthenticationError",
     "Catalog",
     "ChatStream",
+    "Citation",
     "Completion",
     "Event",
     "Finish",
+    "ImageLink",
     "IncompleteStreamError",
     "InvalidRequestError",
     "MissingAuthError",

@@ -381,12 +381,14 @@ def test_any_remote_tool_chunk_never_raises(chunks: list[dict[str, Any]], local:
         report=reported.append,
     )
     events: list[Event] = []
+    error: APIStatusError | IncompleteStreamError | None = None
     try:
         for chunk in chunks:
             events.extend(interpreter.feed(chunk))
         interpreter.end()
-    except (APIStatusError, IncompleteStreamError) as error:
-        assert error.message
+    except (APIStatusError, IncompleteStreamError) as raised:
+        error = raised
+    assert error is None or error.message
     kinds = (
         TextDelta | ReasoningDelta | ToolCallDelta | Notice | Usage | Finish | Citation | ImageLink
     )
