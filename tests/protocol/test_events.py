@@ -20,8 +20,10 @@ from raycast_ai.protocol.errors import (
 )
 from raycast_ai.protocol.events import (
     ChunkInterpreter,
+    Citation,
     Event,
     Finish,
+    ImageLink,
     Notice,
     ReasoningDelta,
     StreamParser,
@@ -743,6 +745,10 @@ KEYS = [
     "type",
     "input_tokens",
     "output_tokens",
+    "references",
+    "images",
+    "image",
+    "url",
 ]
 FINISH = ["stop", "STOP", "tool_calls", "error", "length", "MAX_TOKENS", None]
 tool_call_values = st.fixed_dictionaries(
@@ -794,7 +800,9 @@ def test_any_chunks_raise_only_raycast_errors(
         interpreter.end()
     except RaycastError as raised:
         error = raised
-    event_types = TextDelta | ReasoningDelta | ToolCallDelta | Notice | Usage | Finish
+    event_types = (
+        TextDelta | ReasoningDelta | ToolCallDelta | Notice | Usage | Finish | Citation | ImageLink
+    )
     assert all(isinstance(event, event_types) for event in events)
     if error is not None:
         assert error.message

@@ -241,7 +241,7 @@ def test_what_is_not_understood_is_reported_never_raised() -> None:
     reported: list[str] = []
     events = feed(
         {"references": "nope", "images": [{"src": "x"}], "surprise": 1, "text": "hi"},
-        report=reported.append,
+        report=lambda what, value: reported.append(f"{what}: {value!r}"),
     )
     assert events == [TextDelta("hi")]
     assert any("surprise" in line for line in reported)
@@ -378,7 +378,7 @@ def test_any_remote_tool_chunk_never_raises(chunks: list[dict[str, Any]], local:
     interpreter = ChunkInterpreter(
         local_tools=frozenset({"f"}) if local else None,
         remote_tools=frozenset({"web_search"}),
-        report=reported.append,
+        report=lambda what, value: reported.append(what),
     )
     events: list[Event] = []
     error: APIStatusError | IncompleteStreamError | None = None

@@ -233,9 +233,9 @@ class Core:
         return decision
 
 
-def _not_understood(description: str) -> None:
+def _not_understood(description: str, value: object) -> None:
     # Raycast's remote tools answer in shapes nobody has recorded: worth a look, never an error.
-    log.debug("ignored in a Raycast chunk: %s", description)
+    log.debug("ignored in a Raycast chunk: %s: %.300r", description, value)
 
 
 def give_up(decision: GiveUp, failed: Failed) -> NoReturn:

@@ -19,11 +19,12 @@ from typing import Any
 from .catalog import Catalog, ModelEntry
 from .errors import InvalidRequestError
 
-# Told what a chunk held that the parser does not understand; the shells log it.
-Report = Callable[[str], None]
+# Told what a chunk held that the parser does not understand (what it is, and the value): the
+# shells log it, formatting it only when their log level asks for it.
+Report = Callable[[str, object], None]
 
 
-def ignore(description: str) -> None:
+def ignore(description: str, value: object) -> None:
     """The default `Report`: nothing."""
 
 
@@ -133,12 +134,12 @@ def citations(chunk: Mapping[str, Any], report: Report = ignore) -> list[tuple[s
             if raw is None:
                 continue
             if not isinstance(raw, list):
-                report(f"{key} that is not a list: {raw!r:.200}")
+                report(f"{key} that is not a list", raw)
                 continue
             for entry in raw:
                 source = _source(entry)
                 if source is None:
-                    report(f"a {key} entry without an http(s) url: {entry!r:.200}")
+                    report(f"a {key} entry without an http(s) url", entry)
                 else:
                     found.append(source)
     return found
@@ -163,14 +164,14 @@ def images(chunk: Mapping[str, Any], report: Report = ignore) -> list[str]:
             if isinstance(url, str) and _image_url(url):
                 found.append(url)
             else:
-                report(f"an image that is not a URL: {value!r:.200}")
+                report("an image that is not a URL", value)
     return found
 
 
 def unknown_keys(chunk: Mapping[str, Any], report: Report) -> None:
     unknown = [k for k in chunk if k not in KNOWN_CHUNK_KEYS]
     if unknown:
-        report(f"keys {unknown} in {chunk!r:.300}")
+        report(f"keys {unknown}", chunk)
 
 
 def _holders(chunk: Mapping[str, Any]) -> list[Mapping[str, Any]]:
