@@ -316,10 +316,11 @@ class MessageEncoder:
         stop, `message_delta` and `message_stop`."""
         if self._ended:
             return ""
-        said = "".join(self._said) if self._open == "text" else ""
-        extra = markdown_extras(said, self._images, self._citations)
-        if not extra:
+        if not self._images and not self._citations:
             return self._ending()
+        # Whether the text block open now has text: then a blank line separates them.
+        after = "x" if self._open == "text" else ""
+        extra = markdown_extras(after, self._images, self._citations)
         out = self._open_block("text")
         if self._pending:  # held back for a stop sequence that did not come
             out, self._pending = out + self._text(self._pending), ""
