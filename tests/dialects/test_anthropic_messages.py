@@ -29,8 +29,10 @@ from raycast_ai.dialects.base import Chat, Dialect
 from raycast_ai.dialects.errors import BadRequest, ErrorInfo
 from raycast_ai.protocol.completion import Completion, ToolCall
 from raycast_ai.protocol.events import (
+    Citation,
     Event,
     Finish,
+    ImageLink,
     Notice,
     ReasoningDelta,
     TextDelta,
@@ -621,7 +623,16 @@ any_events = st.lists(
             st.sampled_from(["", "Bash"]),
             texts,
         ),
-        st.sampled_from([Notice("ping"), Notice("provider_status"), Finish("stop"), Usage(1, 2)]),
+        st.sampled_from(
+            [
+                Notice("ping"),
+                Notice("provider_status"),
+                Finish("stop"),
+                Usage(1, 2),
+                Citation("https://a.example/", "A [x]"),
+                ImageLink("https://i.example/1.png"),
+            ]
+        ),
     ),
     max_size=15,
 )

@@ -35,8 +35,10 @@ from raycast_ai.protocol.catalog import ModelEntry
 from raycast_ai.protocol.completion import Completion, ToolCall
 from raycast_ai.protocol.errors import InvalidRequestError
 from raycast_ai.protocol.events import (
+    Citation,
     Event,
     Finish,
+    ImageLink,
     Notice,
     ReasoningDelta,
     TextDelta,
@@ -586,7 +588,11 @@ any_events = st.lists(
     )
     | st.builds(Notice, st.sampled_from(["ping", "model_updated", "provider_status"]))
     | st.builds(Finish, st.sampled_from(["stop", "length", "tool_calls"]))
-    | st.builds(Usage, st.integers(0, 9), st.integers(0, 9)),
+    | st.builds(Usage, st.integers(0, 9), st.integers(0, 9))
+    | st.builds(
+        Citation, st.sampled_from(["https://a.example/", "https://b.example/"]), st.text(max_size=3)
+    )
+    | st.builds(ImageLink, st.just("https://i.example/1.png")),
     max_size=14,
 )
 TOOL_CHAT = request(input="x", tools=[WEATHER, APPLY_PATCH, AGENTS])
