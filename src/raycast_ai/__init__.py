@@ -39,8 +39,10 @@ if TYPE_CHECKING:
     from .protocol.catalog import Catalog, ModelEntry
     from .protocol.completion import Completion, ToolCall
     from .protocol.events import (
+        Citation,
         Event,
         Finish,
+        ImageLink,
         Notice,
         ReasoningDelta,
         TextDelta,
@@ -60,7 +62,17 @@ _LAZY = {
     **dict.fromkeys(("Catalog", "ModelEntry"), ".protocol.catalog"),
     **dict.fromkeys(("Completion", "ToolCall"), ".protocol.completion"),
     **dict.fromkeys(
-        ("Event", "Finish", "Notice", "ReasoningDelta", "TextDelta", "ToolCallDelta", "Usage"),
+        (
+            "Citation",
+            "Event",
+            "Finish",
+            "ImageLink",
+            "Notice",
+            "ReasoningDelta",
+            "TextDelta",
+            "ToolCallDelta",
+            "Usage",
+        ),
         ".protocol.events",
     ),
     "Raycast": ".provider",
@@ -91,9 +103,11 @@ __all__ = [
     "AuthenticationError",
     "Catalog",
     "ChatStream",
+    "Citation",
     "Completion",
     "Event",
     "Finish",
+    "ImageLink",
     "IncompleteStreamError",
     "InvalidRequestError",
     "MissingAuthError",

@@ -10,7 +10,8 @@ from .client._core import CHAT_OPTIONS
 from .config import Settings, load_settings
 from .protocol.catalog import ALIASES
 from .protocol.errors import InvalidRequestError, MissingAuthError
-from .protocol.events import TextDelta
+from .protocol.events import Citation, Event, ImageLink, TextDelta
+from .protocol.remote import markdown_extras
 from .typing import AsyncResult, CreateResult, Messages
 
 _CLIENT_KWARGS = ("auth", "base_url", "signing_secret", "device_id", "timeout", "max_retries")
@@ -92,25 +93,56 @@ def _split(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any], dict[str, 
     return settings, client_kwargs, chat
 
 
+class _Extras:
+    """What remote tools gave (images, sources), to follow the text as Markdown: a provider
+    yields only text."""
+
+    __slots__ = ("images", "said", "sources")
+
+    def __init__(self) -> None:
+        self.images: list[ImageLink] = []
+        self.sources: list[Citation] = []
+        self.said = False
+
+    def text(self, event: Event) -> str | None:
+        if type(event) is TextDelta:
+            self.said = self.said or bool(event.text)
+            return event.text
+        if isinstance(event, ImageLink):
+            self.images.append(event)
+        elif isinstance(event, Citation):
+            self.sources.append(event)
+        return None
+
+    def end(self) -> str:
+        return markdown_extras("x" if self.said else "", self.images, self.sources)
+
+
 def _pieces(
     client: RaycastClient, model: str, messages: Messages, stream: bool, chat: dict[str, Any]
 ) -> Iterator[str]:
+    extras = _Extras()
     with client, client.stream(messages, model or None, **chat) as events:
+        texts = (t for t in map(extras.text, events) if t is not None)
         if stream:
-            for event in events:
-                if type(event) is TextDelta:
-                    yield event.text
+            yield from texts
+            if tail := extras.end():
+                yield tail
         else:
-            yield "".join(e.text for e in events if type(e) is TextDelta)
+            yield "".join(texts) + extras.end()
 
 
 async def _async_pieces(
     client: AsyncRaycastClient, model: str, messages: Messages, stream: bool, chat: dict[str, Any]
 ) -> AsyncIterator[str]:
+    extras = _Extras()
     async with client, client.stream(messages, model or None, **chat) as events:
         if stream:
             async for event in events:
-                if type(event) is TextDelta:
-                    yield event.text
+                if (text := extras.text(event)) is not None:
+                    yield text
+            if tail := extras.end():
+                yield tail
         else:
-            yield "".join([e.text async for e in events if type(e) is TextDelta])
+            texts = [t async for e in events if (t := extras.text(e)) is not None]
+            yield "".join(texts) + extras.end()

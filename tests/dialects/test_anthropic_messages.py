@@ -29,8 +29,10 @@ from raycast_ai.dialects.base import Chat, Dialect
 from raycast_ai.dialects.errors import BadRequest, ErrorInfo
 from raycast_ai.protocol.completion import Completion, ToolCall
 from raycast_ai.protocol.events import (
+    Citation,
     Event,
     Finish,
+    ImageLink,
     Notice,
     ReasoningDelta,
     TextDelta,
@@ -386,7 +388,7 @@ def test_thinking_to_reasoning_effort(
             request(messages=[{"role": "user", "content": [{"type": "document", "source": {}}]}]),
             "messages.0.content.0.source.type",
         ),
-        (request(tools=[{"type": "web_search_20250305", "name": "web_search"}]), "tools.0.type"),
+        (request(tools=[{"type": "bash_20250124", "name": "bash"}]), "tools.0.type"),
         (request(tools=[TOOL], tool_choice={"type": "tool"}), "tool_choice"),
         (
             request(messages=[{"role": "user", "content": [{"type": "text"}]}]),
@@ -604,7 +606,16 @@ any_events = st.lists(
             st.sampled_from(["", "Bash"]),
             texts,
         ),
-        st.sampled_from([Notice("ping"), Notice("provider_status"), Finish("stop"), Usage(1, 2)]),
+        st.sampled_from(
+            [
+                Notice("ping"),
+                Notice("provider_status"),
+                Finish("stop"),
+                Usage(1, 2),
+                Citation("https://a.example/", "A [x]"),
+                ImageLink("https://i.example/1.png"),
+            ]
+        ),
     ),
     max_size=15,
 )

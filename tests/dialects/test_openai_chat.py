@@ -27,8 +27,10 @@ from raycast_ai.dialects.openai_models import model_list, model_object
 from raycast_ai.protocol.catalog import ModelEntry
 from raycast_ai.protocol.completion import Completion, ToolCall
 from raycast_ai.protocol.events import (
+    Citation,
     Event,
     Finish,
+    ImageLink,
     Notice,
     ReasoningDelta,
     TextDelta,
@@ -259,7 +261,9 @@ any_events = st.lists(
     | st.builds(ToolCallDelta, st.integers(0, 2), st.sampled_from(["c1", "c2"]), st.text())
     | st.builds(Notice, st.sampled_from(["ping", "model_updated", "provider_status"]))
     | st.builds(Finish, st.sampled_from(["stop", "length"]))
-    | st.builds(Usage, st.integers(0, 9), st.integers(0, 9)),
+    | st.builds(Usage, st.integers(0, 9), st.integers(0, 9))
+    | st.builds(Citation, st.sampled_from(["https://a.example/", "https://b.example/"]))
+    | st.builds(ImageLink, st.just("https://i.example/1.png")),
     max_size=12,
 )
 

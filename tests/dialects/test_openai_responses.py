@@ -35,8 +35,10 @@ from raycast_ai.protocol.catalog import ModelEntry
 from raycast_ai.protocol.completion import Completion, ToolCall
 from raycast_ai.protocol.errors import InvalidRequestError
 from raycast_ai.protocol.events import (
+    Citation,
     Event,
     Finish,
+    ImageLink,
     Notice,
     ReasoningDelta,
     TextDelta,
@@ -256,10 +258,16 @@ def test_tools_map_to_function_tools_and_hosted_ones_are_dropped() -> None:
     assert offered[0]["parameters"] == WEATHER["parameters"]
     assert offered[1]["parameters"] == CUSTOM_INPUT_SCHEMA
     assert "lark grammar:\nstart: /.+/" in offered[1]["description"]
-    assert context_of(chat).dropped_tools == ("multi_agent_v1.web_search", "web_search")
+    # Web search is Raycast's remote tool; one inside a namespace is not a hosted tool.
+    assert chat.options.remote_tools == ("web_search",)
+    assert context_of(chat).dropped_tools == ("multi_agent_v1.web_search",)
     # What Raycast receives is valid for the request builder.
     built = json.loads(build_chat_request(chat.messages, MODEL, chat.options).body)
-    assert [t["function"]["name"] for t in built["tools"]] == [t["name"] for t in offered]
+    assert [t.get("function", t)["name"] for t in built["tools"]] == [
+        *(t["name"] for t in offered),
+        "web_search",
+    ]
+    assert built["tools"][-1] == {"name": "web_search", "type": "remote_tool"}
 
 
 @pytest.mark.parametrize(
@@ -589,7 +597,11 @@ any_events = st.lists(
     )
     | st.builds(Notice, st.sampled_from(["ping", "model_updated", "provider_status"]))
     | st.builds(Finish, st.sampled_from(["stop", "length", "tool_calls"]))
-    | st.builds(Usage, st.integers(0, 9), st.integers(0, 9)),
+    | st.builds(Usage, st.integers(0, 9), st.integers(0, 9))
+    | st.builds(
+        Citation, st.sampled_from(["https://a.example/", "https://b.example/"]), st.text(max_size=3)
+    )
+    | st.builds(ImageLink, st.just("https://i.example/1.png")),
     max_size=14,
 )
 TOOL_CHAT = request(input="x", tools=[WEATHER, APPLY_PATCH, AGENTS])

@@ -20,8 +20,10 @@ from raycast_ai.protocol.errors import (
 )
 from raycast_ai.protocol.events import (
     ChunkInterpreter,
+    Citation,
     Event,
     Finish,
+    ImageLink,
     Notice,
     ReasoningDelta,
     StreamParser,
@@ -576,7 +578,8 @@ def test_parser_passes_signed_and_local_tools() -> None:
         "tool_calls": [{"id": "1", "name": "web_search", "arguments": "{}"}],
     }
     events = parse(sse(chunk), local_tools=frozenset({"mine"}))
-    assert events == [Notice("tool_used", "web_search"), Finish("tool_calls")]
+    # Raycast ran its own tool: no call is left for the client, so the answer just stopped.
+    assert events == [Notice("tool_used", "web_search"), Finish("stop")]
 
 
 # --- tool calls ---------------------------------------------------------------------------------
@@ -742,6 +745,10 @@ KEYS = [
     "type",
     "input_tokens",
     "output_tokens",
+    "references",
+    "images",
+    "image",
+    "url",
 ]
 FINISH = ["stop", "STOP", "tool_calls", "error", "length", "MAX_TOKENS", None]
 tool_call_values = st.fixed_dictionaries(
@@ -793,7 +800,9 @@ def test_any_chunks_raise_only_raycast_errors(
         interpreter.end()
     except RaycastError as raised:
         error = raised
-    event_types = TextDelta | ReasoningDelta | ToolCallDelta | Notice | Usage | Finish
+    event_types = (
+        TextDelta | ReasoningDelta | ToolCallDelta | Notice | Usage | Finish | Citation | ImageLink
+    )
     assert all(isinstance(event, event_types) for event in events)
     if error is not None:
         assert error.message

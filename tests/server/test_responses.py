@@ -198,7 +198,9 @@ async def test_streamed_function_call_events(
     assert call.type == "function_call"
     done = [e for e in events if e.type == "response.output_item.done"]
     assert [e.item.id for e in done] == [call.id]
-    assert [t["function"]["name"] for t in upstream_body(emulator, tag)["tools"]] == ["get_weather"]
+    assert upstream_body(emulator, tag)["tools"][1:] == [
+        {"name": "web_search", "type": "remote_tool"}
+    ]
 
 
 async def test_hosted_tools_are_named_in_a_header(client: openai.AsyncOpenAI) -> None:
@@ -207,7 +209,8 @@ async def test_hosted_tools_are_named_in_a_header(client: openai.AsyncOpenAI) ->
         input="hi @chunks:1",
         tools=[WEATHER, {"type": "web_search"}, {"type": "file_search", "vector_store_ids": []}],  # type: ignore[list-item]
     )
-    assert raw.headers["x-raycast-dropped-tools"] == "web_search, file_search"
+    # web_search is Raycast's remote tool, not dropped.
+    assert raw.headers["x-raycast-dropped-tools"] == "file_search"
     assert raw.parse().status == "completed"
 
 

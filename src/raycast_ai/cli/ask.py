@@ -33,7 +33,8 @@ from . import runtime
     "--json",
     "as_json",
     is_flag=True,
-    help="Print one JSON object: text, reasoning, model, usage, finish_reason, conversation_id.",
+    help="Print one JSON object: text, reasoning, model, usage, finish_reason, conversation_id, "
+    "citations, images.",
 )
 @click.option(
     "-x",
@@ -69,6 +70,20 @@ from . import runtime
     metavar="N",
     help="Retries after a rate limit or a server error before the answer starts (default 2).",
 )
+@click.option(
+    "--search/--no-search",
+    default=None,
+    help="Let Raycast search the web (its web_search remote tool); sources are listed after "
+    "the answer. Default: on when config.json's remote_tools has web_search.",
+)
+@click.option(
+    "--remote-tool",
+    "remote_tool",
+    multiple=True,
+    metavar="NAME",
+    help="Offer another Raycast remote tool: search_images, read_page, gpt_image, dalle, "
+    "gemini_image, nano_banana, flux, flux-kontext, stable_diffusion, chart (repeatable).",
+)
 @click.option("--no-log", is_flag=True, help="Do not write this exchange to the log.")
 @click.option("--no-md", is_flag=True, help="Print raw text even on a terminal.")
 def ask(
@@ -86,6 +101,8 @@ def ask(
     temperature: float | None,
     timeout: float | None,
     retries: int | None,
+    search: bool | None,
+    remote_tool: tuple[str, ...],
     no_log: bool,
     no_md: bool,
 ) -> None:
@@ -99,6 +116,8 @@ def ask(
         raycast-ai -a screenshot.png "what does this error mean?"
         pdftoppm -png -r 50 -singlefile a.pdf | raycast-ai -a - "describe the page"
 
+    --search lets Raycast search the web first (sources follow the answer).
+
     Every exchange is logged ('raycast-ai logs') unless --no-log or 'raycast-ai logs off'.
     """
     if as_json and extract:
@@ -109,6 +128,7 @@ def ask(
     piped = "" if STDIN in attach else runtime.read_stdin()
     text = combine(piped, " ".join(prompt))
     runtime.fail_if_no_input(text)
+    remote = runtime.remote_tools(search, remote_tool)
     from .exchange import open_session, terminate_gracefully
     from .output import make_output
 
@@ -126,6 +146,7 @@ def ask(
         ) as session,
         terminate_gracefully(),
     ):
+        session.remote_tools = remote
         answer = session.ask(
             text, output, temperature=temperature, reasoning_effort=effort, attachments=files
         )
@@ -136,6 +157,7 @@ def ask(
         try:
             whole.reasoning(answer.reasoning)
             whole.text(answer.text)
+            whole.remote(answer.citations, answer.images)
         finally:
             whole.close()
 

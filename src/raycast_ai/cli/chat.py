@@ -36,6 +36,7 @@ HELP = """\
 /detach         send none of the files attached so far
 /new            start a new conversation
 /clear          clear the screen (the conversation goes on)
+/search on|off  let Raycast search the web, or not (without on/off: show which)
 /exit           leave (or Ctrl-D); Ctrl-C stops an answer
 End a line with \\ to continue it, or wrap several lines in \"\"\" ... \"\"\"."""
 
@@ -67,6 +68,18 @@ End a line with \\ to continue it, or wrap several lines in \"\"\" ... \"\"\".""
     default=None,
     help="Show the model's thinking (default: dimmed on a terminal).",
 )
+@click.option(
+    "--search/--no-search",
+    default=None,
+    help="Let Raycast search the web (default: config.json's remote_tools); /search toggles it.",
+)
+@click.option(
+    "--remote-tool",
+    "remote_tool",
+    multiple=True,
+    metavar="NAME",
+    help="Offer another Raycast remote tool, e.g. gpt_image or read_page (repeatable).",
+)
 @click.option("--no-log", is_flag=True, help="Do not write this conversation to the log.")
 @click.option("--no-md", is_flag=True, help="Print raw text even on a terminal.")
 def chat(
@@ -78,6 +91,8 @@ def chat(
     timeout: float | None,
     effort: str | None,
     reasoning: bool | None,
+    search: bool | None,
+    remote_tool: tuple[str, ...],
     no_log: bool,
     no_md: bool,
 ) -> None:
@@ -87,6 +102,7 @@ def chat(
     /model [ID]     show or change the model
     /system [TEXT]  set or remove the system prompt
     /attach FILE    send FILE (an image, a PDF, code) with the next message
+    /search on|off  let Raycast search the web, or not
     /retry, /copy, /save FILE, /new, /clear
     /exit           leave (or Ctrl-D); Ctrl-C stops an answer
 
@@ -99,6 +115,7 @@ def chat(
     from .output import make_output
 
     interactive = runtime.stdin_is_tty() and runtime.stdout_is_tty()
+    remote = runtime.remote_tools(search, remote_tool)
     with (
         runtime.make_client(timeout=timeout) as client,
         open_session(
@@ -112,6 +129,7 @@ def chat(
     ):
         entry = client.models().resolve(session.model, runtime.prefs().aliases)
         session.model = entry.id
+        session.remote_tools = remote
         if interactive:
             earlier = len(session.messages) // 2
             where = f"continuing {session.id[:8]} ({earlier} earlier)" if earlier else "new chat"
@@ -182,6 +200,17 @@ def command(session: Session, line: str) -> bool:
         dropped = len(session.pending)
         session.pending = []
         runtime.err(f"Detached {dropped} file{'' if dropped == 1 else 's'}.", dim=True)
+    elif name == "/search":
+        from raycast_ai.protocol.remote import WEB_SEARCH
+
+        others = tuple(t for t in session.remote_tools if t != WEB_SEARCH)
+        if argument in ("on", "off"):
+            session.remote_tools = (*others, WEB_SEARCH) if argument == "on" else others
+        elif argument:
+            runtime.err("Use /search on or /search off.")
+            return True
+        on = WEB_SEARCH in session.remote_tools
+        runtime.err(f"Web search is {'on' if on else 'off'}.", dim=True)
     elif name == "/system":
         session.system = argument or None
         runtime.err("System prompt set." if argument else "System prompt removed.", dim=True)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from raycast_ai.history import History, new_conversation_id, to_messages
 from raycast_ai.protocol.completion import Collector
-from raycast_ai.protocol.events import Notice, ReasoningDelta, TextDelta, Usage
+from raycast_ai.protocol.events import Citation, ImageLink, Notice, ReasoningDelta, TextDelta, Usage
 
 from . import runtime
 from .attach import logged
@@ -37,6 +37,8 @@ class Answer:
     usage: Usage | None
     finish_reason: str
     conversation_id: str
+    citations: tuple[Citation, ...] = ()
+    images: tuple[ImageLink, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         usage = self.usage
@@ -53,6 +55,8 @@ class Answer:
             },
             "finish_reason": self.finish_reason,
             "conversation_id": self.conversation_id,
+            "citations": [{"title": c.title, "url": c.url} for c in self.citations],
+            "images": [i.url for i in self.images],
         }
 
 
@@ -70,6 +74,8 @@ class Session:
     _last: tuple[str, list[Attachment]] | None = None  # the last question, for /retry
     # Files attached (`/attach` in chat) for the next question.
     pending: list[Attachment] = field(default_factory=list)
+    # Raycast's own tools offered with each question (web_search, ...).
+    remote_tools: tuple[str, ...] = ()
 
     def new(self) -> None:
         self.id, self.messages, self._logged = new_conversation_id(), [], False
@@ -131,6 +137,7 @@ class Session:
                 temperature=temperature,
                 reasoning_effort=reasoning_effort,
                 thread_id=self.id,
+                remote_tools=self.remote_tools,
             )
             model = stream.model.id
             exchange = self._start(prompt, model, attachments)
@@ -148,6 +155,8 @@ class Session:
                         output.reasoning(event.text)
                     elif isinstance(event, Notice):
                         output.notice(event.kind, event.message)
+                done = collector.result(model)
+                output.remote(done.citations, done.images)
             finally:
                 stream.close()
         except BaseException as exc:
@@ -161,7 +170,16 @@ class Session:
         if exchange is not None:
             self._finish(exchange, collector, model)
         self._remember(content, done.text)
-        return Answer(done.text, done.reasoning, model, done.usage, done.finish_reason, self.id)
+        return Answer(
+            done.text,
+            done.reasoning,
+            model,
+            done.usage,
+            done.finish_reason,
+            self.id,
+            done.citations,
+            done.images,
+        )
 
     def _check_reasoning(self) -> None:
         from raycast_ai.protocol.errors import InvalidRequestError

@@ -9,7 +9,7 @@ if asked for with --show-reasoning, so pipes carry the answer alone.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING
 
 from . import runtime
@@ -18,6 +18,8 @@ from .waiting import Spinner, announce_retries, hide_control_echo
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from raycast_ai.protocol.events import Citation, ImageLink
 
     from .markdown import LiveMarkdown
 
@@ -75,6 +77,13 @@ class Output:
         if kind == "model_updated" and message:
             self._settle()
             runtime.err(f"note: {message}", dim=True)
+        elif kind == "tool_used" and message and sys.stderr.isatty():
+            runtime.err(f"({message})", dim=True)
+
+    def remote(self, citations: Sequence[Citation], images: Sequence[ImageLink]) -> None:
+        """What Raycast's remote tools gave, after the answer: image URLs, then sources."""
+        if extra := remote_lines(citations, images):
+            self.text(extra)
 
     def close(self) -> None:
         announce_retries(None)
@@ -232,6 +241,18 @@ class FenceExtractor:
         # CommonMark: an indented fence takes up to as many spaces off each of its lines.
         strip = min(self._indent, len(line) - len(line.lstrip(" ")))
         return line[strip:]
+
+
+def remote_lines(citations: Sequence[Citation], images: Sequence[ImageLink]) -> str:
+    """Images and sources as lines to follow an answer (title and URL, readable raw and as
+    Markdown); "" when there are none."""
+    lines = ["Images:", *(f"- {i.url}" for i in images)] if images else []
+    if citations:
+        lines += ["", "Sources:"] if lines else ["Sources:"]
+        lines += [
+            f"{c.number or n}. {c.title or c.url} — {c.url}" for n, c in enumerate(citations, 1)
+        ]
+    return "\n\n" + "\n".join(lines) + "\n" if lines else ""
 
 
 def make_output(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,13 +23,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Prefs:
-    """config.json: the default model, the aliases, whether the log is on, and the hosts the
-    gateway fetches attachments from."""
+    """config.json: the default model, the aliases, whether the log is on, the hosts the
+    gateway fetches attachments from, and the Raycast remote tools that `ask` and `chat` offer
+    by default (`"remote_tools": ["web_search"]`)."""
 
     default_model: str | None = None
     aliases: Mapping[str, str] = field(default_factory=dict)
     log: bool = True
     attachment_hosts: tuple[str, ...] = ()
+    remote_tools: tuple[str, ...] = ()
 
 
 def home() -> Path:
@@ -45,6 +47,7 @@ def prefs() -> Prefs:
     default = stored.get("default_model")
     aliases = stored.get("aliases")
     hosts = stored.get("attachment_hosts")
+    remote = stored.get("remote_tools")
     return Prefs(
         default_model=default if isinstance(default, str) and default else None,
         aliases=(
@@ -52,7 +55,25 @@ def prefs() -> Prefs:
         ),
         log=stored.get("log") is not False,
         attachment_hosts=tuple(str(h) for h in hosts if h) if isinstance(hosts, list) else (),
+        remote_tools=tuple(map(str, remote)) if isinstance(remote, list) else (),
     )
+
+
+def remote_tools(search: bool | None, names: Sequence[str]) -> tuple[str, ...]:
+    """The remote tools to offer: config.json's, with web search added (`search` True) or
+    taken out (False), and `names`; an unknown name is an error that says where it came from."""
+    from raycast_ai.protocol.errors import InvalidRequestError
+    from raycast_ai.protocol.remote import WEB_SEARCH, remote_tool_names
+
+    stored = prefs().remote_tools
+    try:
+        remote_tool_names(stored)
+    except InvalidRequestError as exc:
+        raise InvalidRequestError(f"{config_path()} 'remote_tools': {exc}") from None
+    chosen = [n for n in stored if not (search is False and n == WEB_SEARCH)]
+    if search:
+        chosen.append(WEB_SEARCH)
+    return remote_tool_names([*chosen, *names])
 
 
 def set_prefs(**changes: Any) -> None:

@@ -5,10 +5,13 @@ and errors to Anthropic's error body.
 The request's fields are described in `anthropic_wire`. Answers: text becomes text blocks,
 reasoning thinking blocks (only when the request turned thinking on; their `signature` is an
 opaque value made by the gateway, which nothing verifies), tool calls `tool_use` blocks with
-Raycast's call ids. `stop_sequences` are cut here: text stops before the first one and the
-message ends there with `stop_reason: "stop_sequence"` (what Raycast streams after it is read
-but not sent on). `usage` is Raycast's when it reports one, else
-a local estimate (`message_start` always carries the estimated input tokens).
+Raycast's call ids. What Raycast's remote tools give (web search sources, image URLs) ends the
+answer as text: Markdown images, then a numbered "Sources:" list of links (no
+`web_search_tool_result` blocks: their `encrypted_content` cannot be made up).
+`stop_sequences` are cut here: text stops before the first one and the message ends there with
+`stop_reason: "stop_sequence"` (what Raycast streams after it is read but not sent on). `usage`
+is Raycast's when it reports one, else a local estimate (`message_start` always carries the
+estimated input tokens).
 """
 
 from __future__ import annotations
@@ -25,14 +28,17 @@ from pydantic import ValidationError
 
 from raycast_ai.protocol.completion import Completion, ToolCall
 from raycast_ai.protocol.events import (
+    Citation,
     Event,
     Finish,
+    ImageLink,
     Notice,
     ReasoningDelta,
     TextDelta,
     ToolCallDelta,
     Usage,
 )
+from raycast_ai.protocol.remote import markdown_extras
 from raycast_ai.protocol.tokens import estimate_tokens
 
 from .anthropic_wire import MessagesChat, MessagesRequest, input_tokens, to_chat
@@ -124,8 +130,10 @@ class MessageEncoder:
 
     __slots__ = (
         "_calls",
+        "_citations",
         "_ended",
         "_finish",
+        "_images",
         "_index",
         "_input_tokens",
         "_longest",
@@ -169,6 +177,8 @@ class MessageEncoder:
         self._reasoning: list[str] = []
         self._finish: str | None = None
         self.usage: Usage | None = None
+        self._citations: list[Citation] = []
+        self._images: list[ImageLink] = []
 
     def start(self) -> str:
         message: dict[str, Any] = {
@@ -209,6 +219,10 @@ class MessageEncoder:
             return self._tool_call(event)
         if isinstance(event, Finish):
             self._finish = event.reason
+        elif isinstance(event, Citation):
+            self._citations.append(event)
+        elif isinstance(event, ImageLink):
+            self._images.append(event)
         elif isinstance(event, Notice) and event.kind == "ping":
             return PING
         return ""
@@ -298,8 +312,19 @@ class MessageEncoder:
         return out + _event("content_block_stop", stop)
 
     def end(self) -> str:
-        """The last events: the open block's stop, `message_delta` and `message_stop`."""
-        return "" if self._ended else self._ending()
+        """The last events: the remote tools' images and sources as text, the open block's
+        stop, `message_delta` and `message_stop`."""
+        if self._ended:
+            return ""
+        if not self._images and not self._citations:
+            return self._ending()
+        # Whether the text block open now has text: then a blank line separates them.
+        after = "x" if self._open == "text" else ""
+        extra = markdown_extras(after, self._images, self._citations)
+        out = self._open_block("text")
+        if self._pending:  # held back for a stop sequence that did not come
+            out, self._pending = out + self._text(self._pending), ""
+        return out + self._text(extra) + self._ending()
 
     def _ending(self) -> str:
         self._ended = True
@@ -349,6 +374,8 @@ def body(chat: Chat, completion: Completion, model: str) -> dict[str, Any]:
             {"type": "thinking", "thinking": completion.reasoning, "signature": signature()}
         )
     text, stopped = cut(completion.text, stops)
+    if stopped is None:
+        text += markdown_extras(text, completion.images, completion.citations)
     if text:
         content.append({"type": "text", "text": text})
     calls = () if stopped is not None else completion.tool_calls

@@ -13,8 +13,9 @@ What `POST /v1/messages` does with each field:
   `base64` source (`media_type` as given; a document's `title` is the file name), `text` and
   `content` documents as a text file; a `url` source only from a host the gateway allows; in a
   `tool_result` they become a note, in assistant turns a 400;
+- the server tool `web_search_...` (any dated version): Raycast's `web_search` remote tool;
 - refused with 400: `file` sources (a Files API id), `search_result` and `container_upload`
-  blocks, and server tools (`web_search_...`, `bash_...`: a versioned `type`);
+  blocks, and other server tools (`bash_...`, `code_execution_...`: a versioned `type`);
 - dropped: `thinking` and `redacted_thinking` blocks in the history (Raycast takes no reasoning
   input), a `system` block `x-anthropic-billing-header: ...` (Claude Code's per-run ids) and any
   other block type;
@@ -32,6 +33,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from raycast_ai.protocol.remote import WEB_SEARCH
 from raycast_ai.protocol.request import ChatOptions
 from raycast_ai.protocol.tokens import estimate_message_tokens, estimate_tokens
 
@@ -144,6 +146,7 @@ def to_chat(request: MessagesRequest) -> MessagesChat:
         reasoning_effort=request.effort,
         tools=to_tools(request.tools),
         tool_choice=to_tool_choice(request.tool_choice),
+        remote_tools=remote_tools(request.tools),
     )
     return MessagesChat(
         to_messages(request),
@@ -358,15 +361,28 @@ def _refused(kind: str, where: str) -> BadRequest:
     )
 
 
+def is_web_search(tool: Tool) -> bool:
+    """Anthropic's web search server tool, in any version (`web_search_20250305`, ...)."""
+    return bool(tool.type and tool.type.startswith("web_search_"))
+
+
+def remote_tools(tools: Sequence[Tool] | None) -> tuple[str, ...]:
+    """The Raycast remote tools that the request's server tools stand for."""
+    return (WEB_SEARCH,) if any(map(is_web_search, tools or ())) else ()
+
+
 def to_tools(tools: Sequence[Tool] | None) -> list[dict[str, Any]]:
-    """Client tools as OpenAI function tools; a server tool (a versioned `type`) is a 400."""
+    """Client tools as OpenAI function tools; web search is a remote tool (`remote_tools`), any
+    other server tool (a versioned `type`) a 400."""
     out: list[dict[str, Any]] = []
     for i, tool in enumerate(tools or ()):
+        if is_web_search(tool):
+            continue
         if tool.type not in (None, "custom"):
             raise BadRequest(
                 invalid_request(
-                    f"Server tools ('{tool.type}') are not supported; offer client tools with "
-                    "an input_schema.",
+                    f"Server tools ('{tool.type}') are not supported, except web search "
+                    "('web_search_...'); offer client tools with an input_schema.",
                     param=f"tools.{i}.type",
                 )
             )

@@ -19,13 +19,16 @@ from pydantic import ValidationError
 
 from raycast_ai.protocol.completion import Completion
 from raycast_ai.protocol.events import (
+    Citation,
     Event,
     Finish,
+    ImageLink,
     ReasoningDelta,
     TextDelta,
     ToolCallDelta,
     Usage,
 )
+from raycast_ai.protocol.remote import WEB_SEARCH, citation_span, markdown_images
 from raycast_ai.protocol.request import ChatOptions
 
 from . import attachments
@@ -65,6 +68,7 @@ def parse(body: bytes) -> Chat:
         tools=request.tools or (),
         tool_choice=request.tool_choice,
         output=output_format(request.response_format, "response_format", nested=True),
+        remote_tools=(WEB_SEARCH,) if request.web_search_options is not None else (),
     )
     messages = [_message(m, f"messages.{i}") for i, m in enumerate(request.messages)]
     return Chat(messages, request.model, options, request.stream, request.include_usage)
@@ -171,14 +175,17 @@ class ChunkEncoder:
     __slots__ = (
         "_between",
         "_calls",
+        "_citations",
         "_content",
         "_end",
         "_finish",
         "_head",
+        "_images",
         "_messages",
         "_reasoning",
         "_said",
         "_tail",
+        "_text",
         "usage",
     )
 
@@ -206,6 +213,10 @@ class ChunkEncoder:
         self._calls: set[int] = set()
         self._finish: str | None = None
         self.usage: Usage | None = None
+        # Remote tools' sources and images go out once the text is whole (see `_sources`).
+        self._text: list[str] = []
+        self._citations: list[Citation] = []
+        self._images: list[ImageLink] = []
 
     def start(self) -> str:
         return self._head + '{"role":"assistant","content":""' + self._tail
@@ -228,6 +239,7 @@ class ChunkEncoder:
         return "".join(out)
 
     def _texts(self, texts: list[str]) -> str:
+        self._text.extend(texts)
         if self._said is not None:
             self._said.extend(texts)
         return self._content + self._between.join(map(_quote, texts)) + self._tail
@@ -247,15 +259,33 @@ class ChunkEncoder:
             if self._finish is None:
                 self._finish = finish_reason(event.reason, bool(self._calls))
                 return (
-                    self._head
+                    self._sources()
+                    + self._head
                     + '{},"logprobs":null,"finish_reason":'
                     + _quote(self._finish)
                     + "}]"
                     + self._end
                 )
+        elif isinstance(event, Citation):
+            self._citations.append(event)
+        elif isinstance(event, ImageLink):
+            self._images.append(event)
         elif event.kind == "ping":
             return PING
         return None
+
+    def _sources(self) -> str:
+        """Images as Markdown content, then the sources as one `annotations` delta (as OpenAI's
+        search models send them), their spans in the whole text."""
+        out = ""
+        if self._images:
+            out = self._texts([markdown_images(self._images, after="".join(self._text))])
+            self._images = []
+        if self._citations:
+            delta = {"annotations": url_citations("".join(self._text), self._citations)}
+            out += self._head + _dumps(delta)[:-1] + self._tail  # the tail closes the delta
+            self._citations = []
+        return out
 
     def _tool_call(self, event: ToolCallDelta) -> str:
         if event.index in self._calls:
@@ -275,9 +305,10 @@ class ChunkEncoder:
 
     def end(self) -> str:
         """The frames after the last event: the usage chunk when asked for, then [DONE]."""
+        sources = self._sources()
         if self._said is None:
-            return DONE
-        return usage_end(self._head, self.usage, self._messages, self._said)
+            return sources + DONE
+        return sources + usage_end(self._head, self.usage, self._messages, self._said)
 
     @staticmethod
     def error(info: ErrorInfo) -> str:
@@ -295,9 +326,22 @@ def encoder(chat: Chat, model: str) -> ChunkEncoder:
     )
 
 
+def url_citations(text: str, citations: Sequence[Citation]) -> list[dict[str, Any]]:
+    """Sources as chat completions' `url_citation` annotations (see `citation_span`)."""
+    out: list[dict[str, Any]] = []
+    for cited in citations:
+        start, end = citation_span(text, cited)
+        where = {"start_index": start, "end_index": end, "title": cited.title, "url": cited.url}
+        out.append({"type": "url_citation", "url_citation": where})
+    return out
+
+
 def body(chat: Chat, completion: Completion, model: str) -> dict[str, Any]:
     """The `chat.completion` body; `usage` is Raycast's, else estimated (the route says so)."""
-    message: dict[str, Any] = {"role": "assistant", "content": completion.text or None}
+    text = completion.text + markdown_images(completion.images, after=completion.text)
+    message: dict[str, Any] = {"role": "assistant", "content": text or None}
+    if completion.citations:
+        message["annotations"] = url_citations(text, completion.citations)
     if completion.tool_calls:
         message["tool_calls"] = [
             {

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from raycast_ai.protocol.completion import Completion
 from raycast_ai.protocol.events import Event, ReasoningDelta, TextDelta, ToolCallDelta
+from raycast_ai.protocol.remote import markdown_images
 from raycast_ai.protocol.request import ChatOptions
 from raycast_ai.protocol.structured import OutputSchema
 from raycast_ai.protocol.tokens import estimate_message_tokens, estimate_tokens
@@ -37,6 +38,7 @@ from .openai_responses_events import (
     custom_input,
     response_id,
     response_object,
+    url_citations,
     usage_dict,
 )
 from .openai_responses_wire import (
@@ -86,8 +88,9 @@ def parse(body: bytes) -> Chat:
         temperature=request.temperature,
         reasoning_effort=request.reasoning.effort if request.reasoning else None,
         tools=tools.offered,
-        tool_choice=convert_tool_choice(request.tool_choice, tools.names),
+        tool_choice=convert_tool_choice(request.tool_choice, tools.names, tools.remote),
         output=_output(request.text),
+        remote_tools=tools.remote,
     )
     store = request.store is not False
     echo = {
@@ -237,8 +240,10 @@ def body(
     if completion.reasoning:
         summary = [{"type": "summary_text", "text": completion.reasoning}]
         output.append({"id": f"rs_{suffix}00", "type": "reasoning", "summary": summary})
-    if completion.text or not completion.tool_calls:
-        part = {"type": "output_text", "text": completion.text, "annotations": []}
+    text = completion.text + markdown_images(completion.images, after=completion.text)
+    if text or completion.citations or not completion.tool_calls:
+        notes = url_citations(text, completion.citations)
+        part = {"type": "output_text", "text": text, "annotations": notes}
         item = {"id": f"msg_{suffix}{len(output):02d}", "type": "message", "status": "completed"}
         output.append(item | {"role": "assistant", "content": [part]})
     for call in completion.tool_calls:

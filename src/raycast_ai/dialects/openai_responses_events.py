@@ -18,13 +18,16 @@ from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
 
 from raycast_ai.protocol.events import (
+    Citation,
     Event,
     Finish,
+    ImageLink,
     ReasoningDelta,
     TextDelta,
     ToolCallDelta,
     Usage,
 )
+from raycast_ai.protocol.remote import citation_span, markdown_images
 
 from .base import Chat, estimate_usage
 from .errors import ErrorInfo
@@ -120,7 +123,7 @@ class _Item:
     """An output item being streamed: its wire object, the text, summary or arguments so far,
     and once it is done, its JSON."""
 
-    __slots__ = ("index", "item", "json", "parts", "tool")
+    __slots__ = ("annotations", "index", "item", "json", "parts", "tool")
 
     def __init__(self, index: int, item: dict[str, Any], tool: ToolName | None = None) -> None:
         self.index = index
@@ -128,10 +131,28 @@ class _Item:
         self.parts: list[str] = []
         self.tool = tool
         self.json = ""
+        self.annotations: list[dict[str, Any]] = []
 
     @property
     def id(self) -> str:
         return str(self.item["id"])
+
+
+def url_citations(text: str, citations: Sequence[Citation]) -> list[dict[str, Any]]:
+    """Sources as Responses' `url_citation` annotations (see `citation_span`)."""
+    out: list[dict[str, Any]] = []
+    for cited in citations:
+        start, end = citation_span(text, cited)
+        out.append(
+            {
+                "type": "url_citation",
+                "start_index": start,
+                "end_index": end,
+                "title": cited.title,
+                "url": cited.url,
+            }
+        )
+    return out
 
 
 class ResponsesEncoder:
@@ -162,6 +183,9 @@ class ResponsesEncoder:
         self._text: tuple[str, list[str]] | None = None
         self._echo: str | None = None
         self.response: dict[str, Any] | None = None
+        # Remote tools' sources and images, added to the last message at the end.
+        self._citations: list[Citation] = []
+        self._images: list[ImageLink] = []
 
     def _event(self, kind: str, payload: str) -> str:
         """`payload`: the event's JSON members after type and sequence_number, with a comma."""
@@ -252,9 +276,39 @@ class ResponsesEncoder:
             self._usage = event
         elif isinstance(event, Finish):
             self._finish = self._finish or event.reason
+        elif isinstance(event, Citation):
+            self._citations.append(event)
+        elif isinstance(event, ImageLink):
+            self._images.append(event)
         elif event.kind == "ping":
             return PING
         return ""
+
+    def _sources(self) -> str:
+        """Images as Markdown text, then each source as an annotation of the message's text
+        (`response.output_text.annotation.added`); a message is opened when none is."""
+        if not self._images and not self._citations:
+            return ""
+        current = self._open[-1] if len(self._open) == 1 else None
+        said = "".join(current.parts) if current and current.item["type"] == "message" else ""
+        text = markdown_images(self._images, after=said)
+        self._images = []
+        in_message = current is not None and current.item["type"] == "message"
+        out = self._delta("message", text) if text or not in_message else ""
+        opened = self._open[-1]
+        found = url_citations("".join(opened.parts), self._citations)
+        self._citations = []
+        where = {"item_id": opened.id, "output_index": opened.index, "content_index": 0}
+        for annotation in found:
+            at = len(opened.annotations)
+            opened.annotations.append(annotation)
+            out += self._json(
+                "response.output_text.annotation.added",
+                **where,
+                annotation_index=at,
+                annotation=annotation,
+            )
+        return out
 
     def _delta(self, kind: str, text: str) -> str:
         out = ""
@@ -358,10 +412,10 @@ class ResponsesEncoder:
         where = f',"item_id":"{opened.id}","output_index":{opened.index}'
         quoted = _quote(text)
         if opened.item["type"] == "message":
-            part = f'{{"type":"output_text","text":{quoted},"annotations":[]}}'
-            opened.item.update(
-                status=status, content=[{"type": "output_text", "text": text, "annotations": []}]
-            )
+            notes = opened.annotations
+            part = f'{{"type":"output_text","text":{quoted},"annotations":{_dumps(notes)}}}'
+            content = {"type": "output_text", "text": text, "annotations": notes}
+            opened.item.update(status=status, content=[content])
             opened.json = (
                 f'{{"id":"{opened.id}","type":"message","status":"{status}",'
                 f'"role":"assistant","content":[{part}]}}'
@@ -399,7 +453,8 @@ class ResponsesEncoder:
 
     def end(self, final: Mapping[str, Any] | None = None) -> str:
         """The last events; `final`, a stored response being replayed, is sent as it is."""
-        out = self._close_all()
+        out = self._sources() if final is None else ""
+        out += self._close_all()
         if final is not None:
             self.response = dict(final)
             kind = "response.incomplete" if final.get("status") == "incomplete" else ""

@@ -11,8 +11,10 @@ What the gateway does with each field:
   `reasoning.effort` (clamped to what the model offers), `temperature`, `store`,
   `previous_response_id`, `text.format` `json_object` / `json_schema` (the answer is JSON
   valid for the schema, see `protocol.structured`, or a 502 `invalid_structured_output`);
+- `web_search` / `web_search_preview` (and their dated types): Raycast's `web_search` remote
+  tool (left out, and named in the header below, for a model that cannot search);
 - left out, named in the `x-raycast-dropped-tools` header: tools the gateway cannot run
-  (`web_search`, `file_search`, `code_interpreter`, `mcp`, ...);
+  (`file_search`, `code_interpreter`, `computer_use_preview`, `mcp`, ...);
 - attached (user messages; see `dialects.attachments`): `input_image` parts with a `data:` URL
   in `image_url` (`detail` is ignored), `input_file` parts with `file_data` (a data URL or bare
   base64) and `filename`; an http(s) `image_url` or `file_url` only from a host the gateway
@@ -36,6 +38,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from raycast_ai.protocol.remote import WEB_SEARCH
 
 from . import attachments
 from .errors import BadRequest, invalid_request
@@ -151,6 +155,12 @@ class Tools:
     offered: list[dict[str, Any]]
     names: ToolNames
     dropped: tuple[str, ...]
+    remote: tuple[str, ...] = ()
+
+
+def is_web_search(kind: object) -> bool:
+    """`web_search`, `web_search_preview` and their dated versions (`web_search_2025_08_26`)."""
+    return isinstance(kind, str) and kind.startswith("web_search") and not kind.endswith("_call")
 
 
 def convert_tools(tools: Sequence[Mapping[str, Any]]) -> Tools:
@@ -158,8 +168,12 @@ def convert_tools(tools: Sequence[Mapping[str, Any]]) -> Tools:
     names = ToolNames()
     offered: list[dict[str, Any]] = []
     dropped: list[str] = []
+    remote: list[str] = []
     for at, tool in enumerate(tools):
         kind = str(tool.get("type") or "")
+        if is_web_search(kind):
+            remote.append(WEB_SEARCH)
+            continue
         if kind == "namespace":
             namespace = _name(tool, f"tools[{at}]")
             inners = tool.get("tools")
@@ -180,7 +194,7 @@ def convert_tools(tools: Sequence[Mapping[str, Any]]) -> Tools:
             dropped.append(str(tool.get("name") or kind or "unknown"))
         else:
             offered.append(converted)
-    return Tools(offered, names, tuple(dropped))
+    return Tools(offered, names, tuple(dropped), tuple(dict.fromkeys(remote)))
 
 
 def _tool(
@@ -213,12 +227,16 @@ def _custom_description(description: str, format: object) -> str:
     return "\n\n".join(lines)
 
 
-def convert_tool_choice(choice: str | Mapping[str, Any] | None, names: ToolNames) -> Any:
+def convert_tool_choice(
+    choice: str | Mapping[str, Any] | None, names: ToolNames, remote: Sequence[str] = ()
+) -> Any:
     if choice is None or choice in ("none", "auto", "required"):
         return choice
+    kind = choice if isinstance(choice, str) else choice.get("type")
+    if is_web_search(kind) and WEB_SEARCH in remote:
+        return {"type": "remote_tool", "name": WEB_SEARCH}
     if isinstance(choice, str):
         return "auto"  # a hosted tool's type: that tool is left out
-    kind = choice.get("type")
     if kind in ("function", "custom") and choice.get("name"):
         flat = names.flat(str(choice["name"]), _optional_str(choice.get("namespace")))
         if flat not in names.by_flat:

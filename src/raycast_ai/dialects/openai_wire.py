@@ -8,7 +8,9 @@ What `POST /v1/chat/completions` does with each OpenAI field:
   for models that do not support it), `reasoning_effort` and `reasoning.effort` (the first
   wins), `tools` (function tools), `tool_choice` (auto, none, required or one function),
   `response_format` (`json_object`, `json_schema`: the answer is JSON valid for the schema,
-  see `protocol.structured`, or a 502 `invalid_structured_output`);
+  see `protocol.structured`, or a 502 `invalid_structured_output`), `web_search_options` (any
+  object: Raycast's `web_search` remote tool is offered; its `search_context_size` and
+  `user_location` have no Raycast field);
 - attached (user messages; see `dialects.attachments`): `image_url` parts with a `data:` URL
   (`detail` is ignored), `file` parts with `file_data` (a data URL or bare base64) and an
   optional `filename`; an http(s) URL only from a host the gateway allows; in a tool message
@@ -18,7 +20,7 @@ What `POST /v1/chat/completions` does with each OpenAI field:
   `max_completion_tokens`, `stop`, `top_p`, `presence_penalty`, `frequency_penalty`,
   `logit_bias`, `logprobs`, `top_logprobs`, `seed`, `user`,
   `parallel_tool_calls`, `service_tier`, `store`, `metadata`, `modalities`, `prediction`,
-  `audio`, `web_search_options`, legacy `functions` / `function_call`, and any unknown field.
+  `audio`, legacy `functions` / `function_call`, and any unknown field.
 
 `usage` carries only numbers Raycast reported (`input_tokens` -> `prompt_tokens`,
 `output_tokens` -> `completion_tokens`); when Raycast sent none it is `null`, never estimated.
@@ -51,7 +53,6 @@ IGNORED_FIELDS: tuple[str, ...] = (
     "top_logprobs",
     "top_p",
     "user",
-    "web_search_options",
 )
 
 
@@ -104,6 +105,7 @@ class ChatCompletionRequest(_Edge):
     tool_choice: str | dict[str, Any] | None = None
     n: int | None = Field(default=None, ge=1)
     response_format: dict[str, Any] | None = None
+    web_search_options: dict[str, Any] | None = None
 
     @property
     def include_usage(self) -> bool:

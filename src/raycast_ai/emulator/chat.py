@@ -4,7 +4,8 @@ Checks run in the real server's order: Bearer token (HTTP 401), v2 signature ove
 (HTTP 200 with the one in-stream error line), JSON body (400), directives (400), the
 (model, provider) pair (404), attached files unknown or not uploaded (400); then a fault, a tool
 call or an answer is streamed (a script, when the config has one, chooses the tool calls and
-their answers). An answer to a message with files starts by naming them.
+their answers; `@search` and `@image` play a remote tool, see `remote`). An answer to a message
+with files starts by naming them.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from .faults import (
 from .files import FileStore, attached, attachment_refusal, seen_sentence
 from .instances import encode, instance, invalid_json
 from .recorder import RecordedRequest
+from .remote import chosen, remote_reply
 from .script import ScriptedAnswer, ScriptedCall, pieces
 from .stream import (
     ERROR_CHUNKS,
@@ -195,6 +197,11 @@ def _reply(
             call = str(tool["name"]), invalid_json(parameters)
         else:
             call = str(tool["name"]), encode_arguments(arguments_for(parameters))
+    remote = chosen(body, directives, bool(tools)) if call is None else None
+    if remote is not None and last.get("author") == "user":
+        kind, name = remote
+        said = count_tokens(" ".join(_text(m) for m in messages))
+        return remote_reply(kind, name, provider, model_id, body, prompt, said, reasoning, n)
     if call is not None:
         name, arguments = call
         ident = call_id(provider, f"{body.get('message_id')}\0{name}")

@@ -2,10 +2,12 @@
 
 Magic words in the last user message travel through any client or gateway unchanged:
 ``@fault:NAME``, ``@chunks:N``, ``@delay:SECONDS`` (before each later chunk), ``@first:SECONDS``
-(before the first token), ``@stall:SECONDS``, ``@retry-after:SECONDS`` and ``@tool`` /
-``@tool:NAME``. Headers that only the emulator reads do the same from test code and win over the
-words: ``X-Emulator-Fault``, ``X-Emulator-Chunks``, ``X-Emulator-Delay``,
-``X-Emulator-First-Delay``, ``X-Emulator-Stall``, ``X-Emulator-Retry-After``.
+(before the first token), ``@stall:SECONDS``, ``@retry-after:SECONDS``, ``@tool`` /
+``@tool:NAME``, and for Raycast's remote tools ``@search`` (a web search, when the request
+offers `web_search`) and ``@image`` / ``@image:NAME`` (an image tool the request offers).
+Headers that only the emulator reads do the same from test code and win over the words:
+``X-Emulator-Fault``, ``X-Emulator-Chunks``, ``X-Emulator-Delay``, ``X-Emulator-First-Delay``,
+``X-Emulator-Stall``, ``X-Emulator-Retry-After``.
 
 ``@json:invalid`` and ``@json:invalid-once`` (header ``X-Emulator-Json``) hold for the whole
 conversation, so that they survive a client's repair turn: the JSON the model gives (a forced
@@ -59,7 +61,9 @@ DEFAULT_RETRY_AFTER = 1.0
 MAX_CHUNKS = 1_000_000
 MAX_SECONDS = 3600.0
 
-_WORD = re.compile(r"(?<![\w@])@(fault|chunks|delay|first|stall|retry-after|tool)\b(?::(\S*))?")
+_WORD = re.compile(
+    r"(?<![\w@])@(fault|chunks|delay|first|stall|retry-after|tool|search|image)\b(?::(\S*))?"
+)
 _TRAILING = ".,;!?)]}'\""
 _HEADERS = {
     "fault": "x-emulator-fault",
@@ -99,6 +103,9 @@ class Directives:
     retry_after: float | None = None
     # None: no tool call asked for; "": call the first local tool; a name: call that tool.
     tool: str | None = None
+    search: bool = False
+    # As `tool`, for the image remote tools the request offers.
+    image: str | None = None
 
     @property
     def stall_seconds(self) -> float:
@@ -113,11 +120,17 @@ def parse_directives(text: str, headers: Mapping[str, str] | None = None) -> Dir
     """Directives from a message's text and from lower-case request headers (which win)."""
     raw: dict[str, str] = {}
     tool: str | None = None
+    image: str | None = None
+    search = False
     for match in _WORD.finditer(text):
         name, value = match.group(1), match.group(2)
         value = value.rstrip(_TRAILING) if value is not None else None
         if name == "tool":
             tool = value or ""
+        elif name == "image":
+            image = value or ""
+        elif name == "search":
+            search = True
         elif not value:
             raise DirectiveError(f"@{name} needs a value, e.g. @{name}:{_EXAMPLES[name]}.")
         else:
@@ -139,6 +152,8 @@ def parse_directives(text: str, headers: Mapping[str, str] | None = None) -> Dir
         stall=_seconds("stall", raw.get("stall")),
         retry_after=_seconds("retry-after", raw.get("retry-after")),
         tool=tool,
+        search=search,
+        image=image,
     )
 
 

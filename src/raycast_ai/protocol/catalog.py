@@ -57,6 +57,14 @@ class ModelEntry:
         return _supported(self.abilities.get("vision"), default=False)
 
     @property
+    def supports_web_search(self) -> bool:
+        """Raycast's web search (a remote tool): entries list `web_search` when they can; an
+        entry with no abilities at all says nothing, so it is allowed."""
+        if "web_search" not in self.abilities:
+            return not self.abilities
+        return _supported(self.abilities["web_search"], default=True)
+
+    @property
     def reasoning_efforts(self) -> tuple[str, ...]:
         effort = self.abilities.get("reasoning_effort")
         if not isinstance(effort, Mapping) or not _supported(effort, default=True):

@@ -5,7 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .events import Event, Finish, Notice, ReasoningDelta, TextDelta, ToolCallDelta, Usage
+from .events import (
+    Citation,
+    Event,
+    Finish,
+    ImageLink,
+    Notice,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +37,9 @@ class Completion:
     # The structured answer (`complete(..., schema=...)`): the pydantic model's instance, or
     # the JSON value for a dict schema; None otherwise.
     parsed: Any = None
+    # What Raycast's remote tools gave (web search sources, image URLs), in order of arrival.
+    citations: tuple[Citation, ...] = ()
+    images: tuple[ImageLink, ...] = ()
 
     @property
     def rerouted(self) -> Notice | None:
@@ -34,9 +47,20 @@ class Completion:
 
 
 class Collector:
-    __slots__ = ("_calls", "_notices", "_reasoning", "_text", "finish_reason", "usage")
+    __slots__ = (
+        "_calls",
+        "_citations",
+        "_images",
+        "_notices",
+        "_reasoning",
+        "_text",
+        "finish_reason",
+        "usage",
+    )
 
     def __init__(self) -> None:
+        self._citations: list[Citation] = []
+        self._images: list[ImageLink] = []
         self._text: list[str] = []
         self._reasoning: list[str] = []
         self._calls: list[list[str]] = []
@@ -61,6 +85,10 @@ class Collector:
             self.usage = event
         elif isinstance(event, Finish):
             self.finish_reason = event.reason
+        elif isinstance(event, Citation):
+            self._citations.append(event)
+        elif isinstance(event, ImageLink):
+            self._images.append(event)
         elif event.kind not in ("ping", "provider_status"):
             self._notices.append(event)
 
@@ -73,4 +101,6 @@ class Collector:
             tool_calls=tuple(ToolCall(*call) for call in self._calls),
             usage=self.usage,
             notices=tuple(self._notices),
+            citations=tuple(self._citations),
+            images=tuple(self._images),
         )

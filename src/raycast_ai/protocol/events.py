@@ -18,6 +18,9 @@ from .errors import (
     StreamDecodeError,
     UpstreamError,
 )
+from .remote import KNOWN_REMOTE_TOOLS, Report, citations, ignore, images, unknown_keys
+from .remote import Citation as Citation  # events of remote tools, re-exported with the others
+from .remote import ImageLink as ImageLink
 from .sse import DEFAULT_MAX_EVENT_SIZE, SSEDecoder
 
 UNSIGNED_ERROR_PREFIX = "Something went wrong"
@@ -68,7 +71,9 @@ class Finish:
     reason: str
 
 
-Event: TypeAlias = TextDelta | ReasoningDelta | ToolCallDelta | Notice | Usage | Finish
+Event: TypeAlias = (
+    TextDelta | ReasoningDelta | ToolCallDelta | Notice | Usage | Finish | Citation | ImageLink
+)
 
 _FINISH_REASONS = {"stop": "stop", "end_turn": "stop", "max_tokens": "length", "length": "length"}
 
@@ -81,15 +86,33 @@ def normalize_finish_reason(reason: str) -> str:
 class _ToolCalls:
     """Remaps provider-native tool-call indexes to 0..n by call id; keeps the arguments so far."""
 
-    __slots__ = ("args", "by_id", "by_upstream_index", "hidden", "local_names", "names")
+    __slots__ = (
+        "args",
+        "by_id",
+        "by_upstream_index",
+        "hidden",
+        "local_names",
+        "names",
+        "remote_names",
+    )
 
-    def __init__(self, local_names: frozenset[str] | None) -> None:
+    def __init__(
+        self, local_names: frozenset[str] | None, remote_names: frozenset[str] = frozenset()
+    ) -> None:
         self.local_names = local_names
+        # Calls of these are Raycast's to run: never surfaced as calls for the client to run.
+        self.remote_names = (remote_names | frozenset(KNOWN_REMOTE_TOOLS)) - (
+            local_names or frozenset()
+        )
         self.by_id: dict[str, int] = {}
         self.by_upstream_index: dict[int, int] = {}
         self.names: list[str] = []
         self.args: list[str] = []
         self.hidden: set[int] = set()
+
+    @property
+    def only_hidden(self) -> bool:
+        return bool(self.hidden) and len(self.hidden) == len(self.names)
 
     def feed(self, calls: list[Any], summary: bool) -> list[Event]:
         out: list[Event] = []
@@ -101,9 +124,12 @@ class _ToolCalls:
     def _one(self, raw: Mapping[str, Any], summary: bool) -> list[Event]:
         fn = raw.get("function")
         fn = fn if isinstance(fn, Mapping) else raw
-        call_id = str(raw.get("id") or "")
-        name = str(fn.get("name") or "")
+        # Other names for the same fields, seen in Raycast 2.x guesses (raycast-protocol.md 9.2).
+        call_id = str(raw.get("id") or raw.get("call_id") or raw.get("toolCallId") or "")
+        name = str(fn.get("name") or raw.get("toolName") or "")
         arguments = fn.get("arguments")
+        if arguments is None:
+            arguments = fn.get("input", fn.get("args"))
         if not isinstance(arguments, str):
             arguments = "" if arguments is None else json.dumps(arguments, ensure_ascii=False)
         upstream_index = raw.get("index")
@@ -119,7 +145,9 @@ class _ToolCalls:
             self.args.append("")
             if call_id:
                 self.by_id[call_id] = index
-            if self.local_names is not None and name and name not in self.local_names:
+            if name in self.remote_names or (
+                self.local_names is not None and name and name not in self.local_names
+            ):
                 self.hidden.add(index)
         if isinstance(upstream_index, int):
             self.by_upstream_index[upstream_index] = index
@@ -138,13 +166,23 @@ class _ToolCalls:
 class ChunkInterpreter:
     """Turns each decoded Raycast chunk into events; raises the typed error an error chunk means."""
 
-    __slots__ = ("_tools", "finished", "signed", "text_parts")
+    __slots__ = ("_report", "_sources", "_tools", "finished", "signed", "text_parts")
 
-    def __init__(self, *, signed: bool = True, local_tools: frozenset[str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        signed: bool = True,
+        local_tools: frozenset[str] | None = None,
+        remote_tools: frozenset[str] = frozenset(),
+        report: Report = ignore,
+    ) -> None:
+        """`report` is told what a chunk held that is not understood (never an error)."""
         self.signed = signed
+        self._report = report
         self.finished = False
         self.text_parts: list[str] = []
-        self._tools = _ToolCalls(local_tools)
+        self._tools = _ToolCalls(local_tools, remote_tools)
+        self._sources: dict[str, Citation] = {}
 
     @property
     def partial_text(self) -> str:
@@ -175,15 +213,38 @@ class ChunkInterpreter:
             self.text_parts.append(text)
             events.append(TextDelta(text))
         calls = chunk.get("tool_calls")
+        if isinstance(calls, Mapping):  # a singular variant some clients read ("tool_call")
+            calls = [calls]
+        elif not isinstance(calls, list) and isinstance(chunk.get("tool_call"), Mapping):
+            calls = [chunk["tool_call"]]
         if isinstance(calls, list):
             events.extend(self._tools.feed(calls, summary=finish == "tool_calls"))
+        events.extend(self._remote(chunk))
         usage = chunk.get("usage")
         if isinstance(usage, Mapping):
             events.append(_usage(usage))
         if finish and isinstance(finish, str):
             self.finished = True
-            events.append(Finish(normalize_finish_reason(finish)))
+            reason = normalize_finish_reason(finish)
+            if reason == "tool_calls" and self._tools.only_hidden:
+                reason = "stop"  # Raycast ran every call itself: nothing is left to the client
+            events.append(Finish(reason))
         return events
+
+    def _remote(self, chunk: Mapping[str, Any]) -> list[Event]:
+        """What a remote tool's reply may carry: sources (each URL once) and image URLs."""
+        report = self._report
+        unknown_keys(chunk, report)
+        out: list[Event] = []
+        if "references" in chunk or "citations" in chunk or "content" in chunk:
+            for url, title, snippet in citations(chunk, report):
+                if url not in self._sources:
+                    cited = Citation(url, title, snippet, len(self._sources) + 1)
+                    self._sources[url] = cited
+                    out.append(cited)
+        if "image" in chunk or "images" in chunk or "content" in chunk:
+            out.extend(map(ImageLink, images(chunk, report)))
+        return out
 
     def end(self) -> None:
         if not self.finished:
@@ -254,11 +315,15 @@ class StreamParser:
         *,
         signed: bool = True,
         local_tools: frozenset[str] | None = None,
+        remote_tools: frozenset[str] = frozenset(),
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        report: Report = ignore,
     ) -> None:
         self._decoder = SSEDecoder(max_event_size)
         self._error: RaycastError | None = None
-        self.interpreter = ChunkInterpreter(signed=signed, local_tools=local_tools)
+        self.interpreter = ChunkInterpreter(
+            signed=signed, local_tools=local_tools, remote_tools=remote_tools, report=report
+        )
 
     @property
     def partial_text(self) -> str:

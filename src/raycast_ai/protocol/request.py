@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from .catalog import ModelEntry
+from .catalog import Catalog, ModelEntry
 from .errors import InvalidRequestError
 from .files import ATTACHMENT_PART, UPLOADED_PART, attachment_entries
+from .remote import check_model, remote_tool_names
 from .signing import GET_BODY, encode_json, signed_headers
 
 if TYPE_CHECKING:
@@ -32,6 +33,12 @@ SYSTEM_STRATEGIES: tuple[str, ...] = ("additional", "instruction", "message")
 
 @dataclass(frozen=True, slots=True)
 class ChatOptions:
+    """How to ask. `remote_tools` names Raycast's own tools (`protocol.remote.KNOWN_REMOTE_TOOLS`:
+    web_search, read_page, gpt_image, ...), offered after the local ones; an unknown name is
+    an error, while a raw `{"type": "remote_tool", "name": ...}` entry in `tools` is sent
+    unchecked. `tool_choice` `{"type": "remote_tool", "name": ...}` forces one of them: only
+    that tool is offered, with tool_choice "required"."""
+
     temperature: float | None = None
     reasoning_effort: str | None = None
     tools: Sequence[Mapping[str, Any]] = ()
@@ -43,6 +50,7 @@ class ChatOptions:
     # Structured output: the clients turn it into a forced tool or an instruction (see
     # protocol.structured) and validate the answer; `build_chat_request` never sees it.
     output: OutputSchema | None = None
+    remote_tools: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +59,7 @@ class ChatRequest:
     thread_id: str
     message_id: str
     local_tools: frozenset[str] = field(default_factory=frozenset)
+    remote_tools: frozenset[str] = field(default_factory=frozenset)
 
 
 def new_id() -> str:
@@ -63,7 +72,9 @@ def build_chat_request(
     options: ChatOptions = ChatOptions(),
     *,
     now: datetime | None = None,
+    catalog: Catalog | None = None,
 ) -> ChatRequest:
+    """`catalog`, when given, names models that can in the error for one that cannot."""
     if not messages:
         raise InvalidRequestError("There are no messages to send.")
     if options.output is not None:
@@ -83,7 +94,10 @@ def build_chat_request(
     additional = "\n\n".join(system_texts)
     if options.system_strategy == "instruction" and system_texts:
         instruction, additional = system_texts[0], "\n\n".join(system_texts[1:])
-    tools, tool_choice = _convert_tools(options.tools, options.tool_choice)
+    remote = remote_tool_names(options.remote_tools)
+    tools, tool_choice = _convert_tools(options.tools, options.tool_choice, remote)
+    offered = {t["name"] for t in tools if t["type"] == "remote_tool"}
+    check_model(model, [name for name in remote if name in offered], catalog)
     thread_id = options.thread_id or new_id()
     message_id = new_id()
     body: dict[str, Any] = {
@@ -112,6 +126,7 @@ def build_chat_request(
         thread_id=thread_id,
         message_id=message_id,
         local_tools=frozenset(t["function"]["name"] for t in tools if t["type"] == "local_tool"),
+        remote_tools=frozenset(t["name"] for t in tools if t["type"] == "remote_tool"),
     )
 
 
@@ -257,7 +272,9 @@ def _assistant_call(call: object, tool_names: dict[str, str]) -> dict[str, Any]:
 
 
 def _convert_tools(
-    tools: Sequence[Mapping[str, Any]], tool_choice: str | Mapping[str, Any] | None
+    tools: Sequence[Mapping[str, Any]],
+    tool_choice: str | Mapping[str, Any] | None,
+    remote: Sequence[str] = (),
 ) -> tuple[list[dict[str, Any]], str]:
     converted: list[dict[str, Any]] = []
     for tool in tools:
@@ -275,11 +292,12 @@ def _convert_tools(
             local["description"] = str(fn["description"])
         local["parameters"] = fn.get("parameters") or {"type": "object", "properties": {}}
         converted.append({"function": local, "type": "local_tool"})
+    converted = _with_remote(converted, remote)
     if isinstance(tool_choice, Mapping):
-        # A forced function: offer only that tool and require a call, which means the same.
+        # A forced tool: offer only that tool and require a call, which means the same.
         fn = tool_choice.get("function")
-        name = fn.get("name") if isinstance(fn, Mapping) else None
-        chosen = [t for t in converted if t.get("function", {}).get("name") == name]
+        name = fn.get("name") if isinstance(fn, Mapping) else tool_choice.get("name")
+        chosen = [t for t in converted if _tool_name(t) == name]
         if not chosen:
             raise InvalidRequestError(f"tool_choice names a tool that is not offered: {name!r}.")
         return chosen, "required"
@@ -290,6 +308,33 @@ def _convert_tools(
             f"Unsupported tool_choice {tool_choice!r}; use auto, none, required or a function."
         )
     return converted, tool_choice or "auto"
+
+
+def _with_remote(converted: list[dict[str, Any]], remote: Sequence[str]) -> list[dict[str, Any]]:
+    """The tools with the remote ones added after them, each name once; a local tool named like
+    a remote one would make its calls ambiguous, so that is an error."""
+    local = {_tool_name(t) for t in converted if t["type"] == "local_tool"}
+    seen: set[str] = set()
+    out: list[dict[str, Any]] = []
+    for tool in [*converted, *({"name": n, "type": "remote_tool"} for n in remote)]:
+        name = _tool_name(tool)
+        if tool["type"] == "remote_tool":
+            if name in local:
+                raise InvalidRequestError(
+                    f"A function tool is named {name!r}, like the Raycast remote tool offered "
+                    "with it; rename the function."
+                )
+            if name in seen:
+                continue
+            seen.add(name)
+        out.append(tool)
+    return out
+
+
+def _tool_name(tool: Mapping[str, Any]) -> str:
+    if tool["type"] == "remote_tool":
+        return str(tool["name"])
+    return str(tool["function"]["name"])
 
 
 def _reasoning_effort(model: ModelEntry, requested: str | None) -> str | None:

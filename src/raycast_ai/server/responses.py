@@ -33,6 +33,7 @@ from raycast_ai.dialects.openai_responses_wire import clamp_effort, convert_tool
 from raycast_ai.protocol.catalog import Catalog
 from raycast_ai.protocol.completion import Collector
 from raycast_ai.protocol.errors import RaycastError
+from raycast_ai.protocol.remote import WEB_SEARCH
 from raycast_ai.store import ResponseStore, SQLiteResponseStore, StoredResponse, StoreError
 from raycast_ai.store.sqlite import FILENAME
 from raycast_ai.store.write_behind import WriteBehindStore
@@ -68,8 +69,9 @@ def response_routes(
             chat = await resolve_attachments(chat, request.app.state.settings)
             current = await catalog(request)  # so that `stream` below finds it cached
             chat = _clamped(chat, current)
+            chat, unsearchable = _searchable(chat, current)
             conversation = [*history, *described(context.input)]
-            headers = _dropped(request, context.dropped_tools)
+            headers = _dropped(request, (*context.dropped_tools, *unsearchable))
             stream = client(request).stream(chat.messages, chat.model, options=chat.options)
             if chat.stream:
                 first = await first_events(stream)
@@ -246,6 +248,26 @@ def _clamped(chat: Chat, catalog: Catalog) -> Chat:
     return dataclasses.replace(
         chat, options=dataclasses.replace(chat.options, reasoning_effort=clamped)
     )
+
+
+def _searchable(chat: Chat, catalog: Catalog) -> tuple[Chat, tuple[str, ...]]:
+    """`chat` without web search when its model cannot search, and the tools so left out:
+    Codex offers web search on every turn, which must not fail for such a model."""
+    remote = chat.options.remote_tools
+    if WEB_SEARCH not in remote:
+        return chat, ()
+    try:
+        entry = catalog.resolve(chat.model)
+    except RaycastError:
+        return chat, ()  # the stream raises it, in the dialect's shape
+    if entry.supports_web_search:
+        return chat, ()
+    kept = tuple(name for name in remote if name != WEB_SEARCH)
+    choice = chat.options.tool_choice
+    if isinstance(choice, Mapping) and choice.get("name") == WEB_SEARCH:
+        choice = "auto"
+    options = dataclasses.replace(chat.options, remote_tools=kept, tool_choice=choice)
+    return dataclasses.replace(chat, options=options), (WEB_SEARCH,)
 
 
 def _dropped(request: Request, names: Sequence[str]) -> dict[str, str]:
