@@ -21,6 +21,7 @@ from .errors import (
     MissingAuthError,
     ModelNotFoundError,
     PermissionDeniedError,
+    QuotaExceededError,
     RateLimitError,
     RaycastError,
     StreamDecodeError,
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from .client import AsyncChatStream, AsyncRaycastClient, ChatStream, RaycastClient, Timeout
     from .protocol.catalog import Catalog, ModelEntry
     from .protocol.completion import Completion, ToolCall
+    from .protocol.credits import Credits
     from .protocol.events import (
         Event,
         Finish,
@@ -58,6 +60,7 @@ _LAZY = {
     ),
     **dict.fromkeys(("Catalog", "ModelEntry"), ".protocol.catalog"),
     **dict.fromkeys(("Completion", "ToolCall"), ".protocol.completion"),
+    "Credits": ".protocol.credits",
     **dict.fromkeys(
         ("Event", "Finish", "Notice", "ReasoningDelta", "TextDelta", "ToolCallDelta", "Usage"),
         ".protocol.events",
@@ -91,6 +94,7 @@ __all__ = [
     "Catalog",
     "ChatStream",
     "Completion",
+    "Credits",
     "Event",
     "Finish",
     "IncompleteStreamError",
@@ -100,6 +104,7 @@ __all__ = [
     "ModelNotFoundError",
     "Notice",
     "PermissionDeniedError",
+    "QuotaExceededError",
     "RateLimitError",
     "Raycast",
     "RaycastClient",

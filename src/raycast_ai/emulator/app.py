@@ -1,6 +1,7 @@
 """The emulated Raycast backend as a Starlette app.
 
-`create_app(EmulatorConfig(...))` serves chat_completions, models, me and credits; every request
+`create_app(EmulatorConfig(...))` serves chat_completions, models, me, credits and the sign-in
+(`/oauth/authorize`, `/oauth/token`, see `oauth`); every request
 is kept on `app.state.recorder`. Each endpoint is a raw ASGI callable that turns the recorded
 request into a `Plan` and delivers it, so it can pace, stall or drop the connection at will.
 """
@@ -14,6 +15,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from raycast_ai.protocol.oauth import AUTHORIZE_PATH, TOKEN_PATH
 from raycast_ai.protocol.request import CHAT_PATH, MODELS_PATH
 from raycast_ai.protocol.signing import GET_BODY, encode_json
 
@@ -24,6 +26,7 @@ from .checks import error_plan, signature_ok, token_refusal
 from .config import EmulatorConfig
 from .delivery import Closing, ConnectionAbort, Plan, deliver, json_plan, quiet_aborts
 from .faults import AttemptLog
+from .oauth import authorize_plan, token_plan
 from .recorder import RecordedRequest, Recorder, RecordingMiddleware, record_of
 
 __all__ = ["CREDITS_PATH", "ME_PATH", "EmulatorConfig", "create_app"]
@@ -59,7 +62,7 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
     catalog = models_payload()
     models_body = encode_json(catalog)
     me_body = encode_json(me_payload())
-    credits_body = encode_json(credits_payload())
+    credits_body = encode_json(credits_payload(config.credits))
 
     def chat(record: RecordedRequest) -> Plan:
         return chat_plan(record, config, catalog, attempts)
@@ -80,6 +83,19 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
 
         return plan
 
+    def authorize(record: RecordedRequest) -> Plan:
+        return authorize_plan(record.query, config.oauth, config.oauth_client_id)
+
+    def token(record: RecordedRequest) -> Plan:
+        return token_plan(
+            record.headers,
+            record.body,
+            config.oauth,
+            client_id=config.oauth_client_id,
+            ttl=config.access_token_ttl,
+            rotation=config.refresh_rotation,
+        )
+
     def endpoint(plan_for: Callable[[RecordedRequest], Plan]) -> _Endpoint:
         return _Endpoint(plan_for, recorder, closing)
 
@@ -90,6 +106,8 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
             Route(MODELS_PATH, endpoint(models), methods=["GET"]),
             Route(ME_PATH, endpoint(account(me_body)), methods=["GET"]),
             Route(CREDITS_PATH, endpoint(account(credits_body)), methods=["GET"]),
+            Route(AUTHORIZE_PATH, endpoint(authorize), methods=["GET"]),
+            Route(TOKEN_PATH, endpoint(token), methods=["POST"]),
         ],
         middleware=[Middleware(RecordingMiddleware, recorder=recorder)],
     )
@@ -98,4 +116,5 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
     app.state.closing = closing
     app.state.attempts = attempts
     app.state.catalog = catalog
+    app.state.oauth = config.oauth
     return app

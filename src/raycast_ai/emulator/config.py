@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import EMULATOR_SECRET, EMULATOR_TOKEN
+from .oauth import ROTATIONS, OAuthTokens
 from .script import Script
 
 
@@ -16,6 +17,10 @@ class EmulatorConfig:
     requires the timestamp (Unix seconds or ISO-8601) to be that close to the emulator's clock.
     `models_public` False makes the models list ask for the token and a v2 signature over `{}`.
     `script` makes the model call matching tools and answer their results (see `script`).
+    Sign-in (`oauth`): `oauth_client_id` None accepts any client id; access tokens live
+    `access_token_ttl` seconds; a refresh `keep`s the refresh token, `rotate`s it (the old one
+    is revoked) or `omit`s it from the reply. `credits` names the /api/v1/ai/credits reply:
+    `strings`, `numbers` or `exhausted` (see `account`). `oauth` holds the issued tokens.
     """
 
     token: str = EMULATOR_TOKEN
@@ -29,3 +34,14 @@ class EmulatorConfig:
     models_public: bool = True
     reasoning_chunks: int = 3
     script: Script | None = None
+    oauth_client_id: str | None = None
+    access_token_ttl: float = 3600.0
+    refresh_rotation: str = "keep"
+    credits: str = "strings"
+    oauth: OAuthTokens = field(default_factory=OAuthTokens, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.refresh_rotation not in ROTATIONS:
+            raise ValueError(
+                f"refresh_rotation is one of {', '.join(ROTATIONS)}, not {self.refresh_rotation!r}."
+            )
