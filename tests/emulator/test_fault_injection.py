@@ -152,7 +152,7 @@ def test_malformed_sends_one_line_that_is_not_json(http: httpx2.Client) -> None:
         (
             "free_trial",
             b'data: {"error":{"message":"You\'ve reached your free trial limit of 25 AI requests '
-            b"per hour. Upgrade to Raycast Pro to continue, or try again in 7 minutes.\"}}\n\n",
+            b'per hour. Upgrade to Raycast Pro to continue, or try again in 7 minutes."}}\n\n',
         ),
     ],
 )

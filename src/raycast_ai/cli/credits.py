@@ -14,7 +14,9 @@ from . import runtime
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="A JSON object instead of a sentence.")
 def credits(as_json: bool) -> None:
-    """Show the remaining and total AI credits, the renewal date and the plan.
+    """Show what is left of the month's AI credits.
+
+    The remaining and total credits, the plan and when the next credits arrive.
 
     \b
         raycast-ai credits           425.66 of 500 credits left (85%), Pro plan, ...

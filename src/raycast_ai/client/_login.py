@@ -103,8 +103,8 @@ class Login:
             )
         except AuthenticationError as exc:
             raise AuthenticationError(
-                f"Your Raycast sign-in has expired and could not be renewed ({exc.message}) "
-                f"{LOGIN_AGAIN}",
+                f"Your Raycast sign-in has expired and could not be renewed "
+                f"({exc.message.rstrip('.')}). {LOGIN_AGAIN}",
                 type="login_expired",
             ) from None
         client_id = stored.get("oauth_client_id")

@@ -128,7 +128,7 @@ def quota_error(message: str, kind: str | None) -> QuotaExceededError | None:
         )
         text = f"{reached} is reached"
         text += f"; try again in {_duration(wait)}" if wait is not None else ""
-        text += f" (Raycast said: {message.rstrip('.')}). Raycast Pro lifts the limit."
+        text += ", or upgrade to Raycast Pro."
         return QuotaExceededError(text, retry_after=wait, type="free_trial_limit")
     text = f"Raycast AI credits are used up: {message}"
     return QuotaExceededError(text, retry_after=wait, type="credits_error")
