@@ -185,7 +185,7 @@ def import_(source: str) -> None:
     Raycast 2.x keeps its token in an encrypted database that raycast-ai does not open: use
     'raycast-ai auth login' there.
     """
-    from raycast_ai.protocol.errors import MissingAuthError
+    from .errors import exit_code
 
     found: tuple[str, str] | None = None
     tried: list[str] = []
@@ -194,11 +194,15 @@ def import_(source: str) -> None:
     if found is None and source in ("auto", "config"):
         found = _from_legacy_config(tried)
     if found is None:
-        raise MissingAuthError(
+        from raycast_ai.protocol.errors import MissingAuthError
+
+        nothing = click.ClickException(
             "No Raycast token to import: "
             + "; ".join(tried)
             + ". With Raycast 2.x run 'raycast-ai auth login' instead."
         )
+        nothing.exit_code = exit_code(MissingAuthError())
+        raise nothing
     token, origin = found
     settings = load_settings()
     path = settings.home / CREDENTIALS_FILE
