@@ -169,6 +169,10 @@ def _env_note() -> None:
         runtime.err(f"note: {ENV['token']} is set in the environment and wins over the file.")
 
 
+class NothingToImport(click.ClickException):
+    exit_code = 4  # as MissingAuthError: no token
+
+
 @click.command(name="import")
 @click.option(
     "--from",
@@ -185,8 +189,6 @@ def import_(source: str) -> None:
     Raycast 2.x keeps its token in an encrypted database that raycast-ai does not open: use
     'raycast-ai auth login' there.
     """
-    from .errors import exit_code
-
     found: tuple[str, str] | None = None
     tried: list[str] = []
     if source in ("auto", "keychain"):
@@ -194,15 +196,11 @@ def import_(source: str) -> None:
     if found is None and source in ("auto", "config"):
         found = _from_legacy_config(tried)
     if found is None:
-        from raycast_ai.protocol.errors import MissingAuthError
-
-        nothing = click.ClickException(
+        raise NothingToImport(
             "No Raycast token to import: "
             + "; ".join(tried)
             + ". With Raycast 2.x run 'raycast-ai auth login' instead."
         )
-        nothing.exit_code = exit_code(MissingAuthError())
-        raise nothing
     token, origin = found
     settings = load_settings()
     path = settings.home / CREDENTIALS_FILE
