@@ -11,6 +11,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -328,3 +329,23 @@ def test_quota_errors_are_one_friendly_line(invoke: Invoke, fault: str, says: st
     assert result.exit_code == 8
     assert result.stderr.count("\n") == 1
     assert says in result.stderr
+
+
+def test_a_refused_code_says_to_start_again(login_env: dict[str, str], home: Path) -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-m", "raycast_ai", "auth", "login", "--no-browser"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environ(login_env),
+    )
+    assert child.stdout is not None
+    state = parse_qs(urlsplit(child.stdout.readline()).query)["state"][0]
+    try:
+        _, err = child.communicate(f"https://x.test/cb?code=made-up&state={state}\n", timeout=20)
+    finally:
+        child.kill()
+    assert child.returncode == 5
+    assert "invalid_grant" in err and "run 'raycast-ai auth login' again" in err
+    assert not (home / CREDENTIALS_FILE).exists()

@@ -15,13 +15,16 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from raycast_ai.config import CREDENTIALS_FILE, ENV, Settings, load_settings, read_json, update_json
 
 from . import runtime
+
+if TYPE_CHECKING:
+    from raycast_ai.protocol.oauth import Tokens
 
 CLIENT_ID_ENV = "RAYCAST_CLIENT_ID"
 WEB_URL_ENV = "RAYCAST_WEB_URL"
@@ -58,7 +61,7 @@ def client_id_of(flag: str | None) -> str:
     help="Where Raycast sends the browser back (default: Raycast's own redirect page).",
 )
 def login(client_id: str | None, no_browser: bool, redirect_uri: str | None) -> None:
-    """Sign in to Raycast in the browser and keep the tokens (renewed when they expire).
+    """Sign in to Raycast in the browser (tokens kept and renewed).
 
     Opens Raycast's sign-in page; after you approve, copy the address the browser ends on
     (it carries code=... and state=...) and paste it here, or pipe it in. The client id is
@@ -69,6 +72,8 @@ def login(client_id: str | None, no_browser: bool, redirect_uri: str | None) -> 
     chosen = client_id_of(client_id)
     settings = load_settings()
     web_url = os.environ.get(WEB_URL_ENV) or oauth.DEFAULT_WEB_URL
+    if not web_url.startswith(("http://", "https://")):
+        raise click.BadParameter("it must start with http:// or https://.", param_hint=WEB_URL_ENV)
     started = oauth.authorization(
         chosen, web_url=web_url, redirect_uri=redirect_uri or oauth.REDIRECT_URI
     )
@@ -108,11 +113,11 @@ def _paste() -> str:
     return line
 
 
-def _exchange(settings: Settings, fields: Mapping[str, str]) -> Any:
+def _exchange(settings: Settings, fields: Mapping[str, str]) -> Tokens:
     import httpx2
 
     from raycast_ai.protocol import oauth
-    from raycast_ai.protocol.errors import APIConnectionError
+    from raycast_ai.protocol.errors import APIConnectionError, AuthenticationError
     from raycast_ai.protocol.request import USER_AGENT
     from raycast_ai.transport.tls import ssl_context
 
@@ -126,7 +131,14 @@ def _exchange(settings: Settings, fields: Mapping[str, str]) -> Any:
             f"Could not reach Raycast's token endpoint at {url} ({type(exc).__name__}). "
             "Check the network or RAYCAST_BASE_URL, then sign in again."
         ) from None
-    return oauth.parse_token_reply(response.status_code, response.content, time.time())
+    try:
+        return oauth.parse_token_reply(response.status_code, response.content, time.time())
+    except AuthenticationError as exc:
+        raise AuthenticationError(
+            f"{exc.message.rstrip('.')}. Check the client id, then run 'raycast-ai auth login' "
+            "again (a code works once, for a few minutes).",
+            type=exc.type,
+        ) from None
 
 
 def _who(token: str) -> str:
@@ -184,10 +196,11 @@ class NothingToImport(click.ClickException):
     "config.json (older versions); auto: the first that has a token.",
 )
 def import_(source: str) -> None:
-    """Use the token that an installed Raycast app keeps (Raycast 1.x on macOS).
+    """Use the token an installed Raycast 1.x app keeps.
 
-    Raycast 2.x keeps its token in an encrypted database that raycast-ai does not open: use
-    'raycast-ai auth login' there.
+    Reads the macOS Keychain item with the `security` tool, else the legacy JSON. Raycast 2.x
+    keeps its token in an encrypted database that raycast-ai does not open: use 'raycast-ai
+    auth login' there.
     """
     found: tuple[str, str] | None = None
     tried: list[str] = []
