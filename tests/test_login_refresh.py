@@ -265,3 +265,23 @@ async def test_quota_errors_are_typed_with_their_wait(
     assert "try again in 7 minutes" in trial.value.message
     assert credits.value.type == "credits_error" and credits.value.retry_after is None
     assert client.sleeps == []  # never retried: waiting seconds cannot help
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "in_ms", "renews"),
+    [(120.0, False, False), (30.0, False, True), (30.0, True, True), (120.0, True, False)],
+)
+async def test_renewal_starts_a_minute_before_the_expiry_in_seconds_or_ms(
+    kind: str, server: EmulatorServer, home: Path, expires_in: float, in_ms: bool, renews: bool
+) -> None:
+    tokens = sign_in(server)
+    expires_at = time.time() + expires_in
+    store(home, tokens, expires_at=expires_at * 1000 if in_ms else expires_at)
+    client = Client(kind, server, home)
+    since = len(server.recorder)
+    try:
+        assert (await client.credits()).plan == "pro"
+    finally:
+        await client.close()
+    assert len(refreshes(server, since)) == (1 if renews else 0)
+    assert (stored(home)["token"] != tokens.access_token) is renews

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from html import escape
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from raycast_ai.protocol.oauth import SCOPE, s256
@@ -134,9 +135,10 @@ def authorize_plan(query: str, tokens: OAuthTokens, client_id: str | None) -> Pl
     parts = urlsplit(redirect)
     extra = urlencode({"code": code, "state": params["state"]})
     location = urlunsplit(parts._replace(query=f"{parts.query}&{extra}" if parts.query else extra))
+    shown = escape(location)
     html = (
         "<!doctype html><title>Signed in</title><p>Signed in to the Raycast emulator. "
-        f'Copy this address into raycast-ai: <a href="{location}">{location}</a></p>'
+        f'Copy this address into raycast-ai: <a href="{shown}">{shown}</a></p>'
     ).encode()
     head = (
         (b"location", location.encode()),
