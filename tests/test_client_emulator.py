@@ -24,6 +24,7 @@ from raycast_ai import (
     ModelNotFoundError,
     Notice,
     PermissionDeniedError,
+    QuotaExceededError,
     RateLimitError,
     RaycastError,
     StreamDecodeError,
@@ -487,7 +488,7 @@ async def test_undecodable_streams_are_decode_errors(
     ("fault", "error", "status", "says"),
     [
         ("context_error", UpstreamError, 400, "too long"),
-        ("credits_error", RateLimitError, 429, "credits"),
+        ("credits_error", QuotaExceededError, 429, "credits"),
         ("unknown_api_error", UpstreamError, None, "check the signing secret"),
     ],
 )

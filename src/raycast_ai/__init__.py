@@ -21,6 +21,7 @@ from .errors import (
     MissingAuthError,
     ModelNotFoundError,
     PermissionDeniedError,
+    QuotaExceededError,
     RateLimitError,
     RaycastError,
     StreamDecodeError,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from .client import AsyncChatStream, AsyncRaycastClient, ChatStream, RaycastClient, Timeout
     from .protocol.catalog import Catalog, ModelEntry
     from .protocol.completion import Completion, ToolCall
+    from .protocol.credits import Credits
     from .protocol.events import (
         Citation,
         Event,
@@ -61,6 +63,7 @@ _LAZY = {
     ),
     **dict.fromkeys(("Catalog", "ModelEntry"), ".protocol.catalog"),
     **dict.fromkeys(("Completion", "ToolCall"), ".protocol.completion"),
+    "Credits": ".protocol.credits",
     **dict.fromkeys(
         (
             "Citation",
@@ -105,6 +108,7 @@ __all__ = [
     "ChatStream",
     "Citation",
     "Completion",
+    "Credits",
     "Event",
     "Finish",
     "ImageLink",
@@ -115,6 +119,7 @@ __all__ = [
     "ModelNotFoundError",
     "Notice",
     "PermissionDeniedError",
+    "QuotaExceededError",
     "RateLimitError",
     "Raycast",
     "RaycastClient",

@@ -149,6 +149,11 @@ def test_malformed_sends_one_line_that_is_not_json(http: httpx2.Client) -> None:
             b'data: {"error":{"message":"An unknown error occurred.","type":"unknown_api_error"}}'
             b"\n\n",
         ),
+        (
+            "free_trial",
+            b'data: {"error":{"message":"You\'ve reached your free trial limit of 25 AI requests '
+            b'per hour. Upgrade to Raycast Pro to continue, or try again in 7 minutes."}}\n\n',
+        ),
     ],
 )
 def test_in_stream_errors_are_one_line(http: httpx2.Client, fault: str, line: bytes) -> None:

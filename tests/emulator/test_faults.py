@@ -80,7 +80,7 @@ def test_bad_directives_are_errors(text: str, complaint: str) -> None:
 def test_the_fault_list() -> None:
     expected = {"401", "403", "404", "429", "500", "502", "503", "reset-before", "reset-mid"}
     expected |= {"stall", "stall-before", "truncate", "malformed", "context_error"}
-    expected |= {"credits_error", "unknown_api_error", "model_updated", "oversized"}
+    expected |= {"credits_error", "free_trial", "unknown_api_error", "model_updated", "oversized"}
     expected |= {"flaky-503", "flaky-429", "flaky-reset"}
     assert expected == FAULTS
 

@@ -11,6 +11,7 @@ import click
 from raycast_ai.config import CREDENTIALS_FILE, DEVICE_ID_FILE, ENV, load_settings, update_json
 
 from . import runtime
+from .login import import_, login, status_lines
 
 LABELS = {
     "token": "token",
@@ -23,7 +24,11 @@ SECRETS = frozenset({"token", "signing_secret"})
 
 @click.group()
 def auth() -> None:
-    """Set, show or remove the Raycast credentials."""
+    """Sign in, set, show or remove the Raycast credentials."""
+
+
+auth.add_command(login)
+auth.add_command(import_)
 
 
 @auth.command(name="set")
@@ -116,6 +121,8 @@ def status() -> None:
         else:
             line = f"{settings.device_id} ({_where(source)})"
         click.echo(f"{label:<{width}}  {line}")
+    for label, line in status_lines(settings):
+        click.echo(f"{label:<{width}}  {line}")
     click.echo(f"{'data folder':<{width}}  {settings.home}")
     if not settings.token:
         runtime.err("No token: run 'raycast-ai auth set' or set RAYCAST_TOKEN.")
@@ -128,11 +135,13 @@ def status() -> None:
 
 @auth.command()
 def logout() -> None:
-    """Remove the stored token and signing secret (the device id stays)."""
+    """Remove the stored tokens and signing secret (the device id stays)."""
+    from raycast_ai.protocol.oauth import LOGIN_KEYS
+
     path = runtime.home() / CREDENTIALS_FILE
     if path.exists():
-        update_json(path, token=None, signing_secret=None)
-        click.echo(f"Removed the token and signing secret from {path}.")
+        update_json(path, signing_secret=None, **dict.fromkeys(LOGIN_KEYS))
+        click.echo(f"Removed the tokens and signing secret from {path}.")
     else:
         click.echo("No stored credentials.")
     for key in sorted(SECRETS):

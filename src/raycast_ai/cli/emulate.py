@@ -35,6 +35,31 @@ import click
     help="A JSON script of tool calls to make and answers to give (or the JSON itself; "
     "default: RAYCAST_AI_EMULATOR_SCRIPT), for driving coding agents.",
 )
+@click.option(
+    "--token-ttl",
+    type=click.FloatRange(1),
+    default=3600.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Lifetime of the rca_ access tokens that sign-in issues.",
+)
+@click.option(
+    "--refresh",
+    type=click.Choice(["keep", "rotate", "omit"]),
+    default="keep",
+    show_default=True,
+    help="What a refresh grant does with the refresh token: repeat it, replace it (the old "
+    "one is revoked) or leave it out of the reply.",
+)
+@click.option("--client-id", help="The only OAuth client id accepted (default: any).")
+@click.option(
+    "--credits",
+    "credits_profile",
+    type=click.Choice(["strings", "numbers", "exhausted"]),
+    default="strings",
+    show_default=True,
+    help="The /api/v1/ai/credits reply: amounts as strings, as fractional numbers, or none left.",
+)
 def emulate(
     host: str,
     port: int,
@@ -43,12 +68,17 @@ def emulate(
     chunk_delay: float,
     no_signature: bool,
     script: str | None,
+    token_ttl: float,
+    refresh: str,
+    client_id: str | None,
+    credits_profile: str,
 ) -> None:
     """Run the local Raycast backend emulator.
 
     It answers with deterministic text; words in a prompt shape the answer: @fault:NAME
     (401, 403, 429, 500, 503, reset-mid, stall, truncate, malformed, context_error,
-    credits_error, ...), @chunks:N, @delay:SECONDS.
+    credits_error, free_trial, ...), @chunks:N, @delay:SECONDS. It also signs you in
+    (RAYCAST_WEB_URL=its address raycast-ai auth login --client-id anything).
 
     A script makes the model call tools that agents offer, then answer with their output:
 
@@ -71,6 +101,10 @@ def emulate(
         chunk_delay=chunk_delay,
         require_signature=not no_signature,
         script=scripted,
+        access_token_ttl=token_ttl,
+        refresh_rotation=refresh,
+        oauth_client_id=client_id,
+        credits=credits_profile,
     )
     try:
         run(host, port, config, allow_remote=allow_remote, announce=click.echo)

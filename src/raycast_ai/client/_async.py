@@ -26,6 +26,7 @@ from raycast_ai.config import Settings
 from raycast_ai.protocol.attempt import GiveUp
 from raycast_ai.protocol.catalog import Catalog, ModelEntry
 from raycast_ai.protocol.completion import Collector, Completion
+from raycast_ai.protocol.credits import CREDITS_PATH, ME_PATH, Credits
 from raycast_ai.protocol.errors import RaycastError
 from raycast_ai.protocol.events import Event
 from raycast_ai.protocol.request import ChatOptions
@@ -99,6 +100,7 @@ class AsyncRaycastClient:
         )
         self._sleep = sleep
         self._models_lock = anyio.Lock()
+        self._login_lock = anyio.Lock()
         if transport is None or isinstance(transport, httpx2.AsyncBaseTransport):
             verify_with = ssl_context(verify, self._core.settings.ca_bundle)
             if transport is None and proxy is None:
@@ -220,13 +222,56 @@ class AsyncRaycastClient:
         prepared = self._core.prepare(staged, await self._upload_all(staged))
         return prepared.model, self._attempts(lambda: self._chat(prepared))
 
+    async def credits(self) -> Credits:
+        """What is left of this month's AI credits, the plan and the renewal date."""
+        return await self._get(CREDITS_PATH, self._core.credits)
+
+    async def account(self) -> dict[str, Any]:
+        """The signed-in user's profile (`/api/v1/me`): name, email, plan flags."""
+        return await self._get(ME_PATH, self._core.account)
+
+    async def _get(self, path: str, read: Callable[[int, Mapping[str, str], bytes], T]) -> T:
+        async def once() -> AsyncGenerator[T, None]:
+            try:
+                response = await self._transport.send(self._core.account_request(path))
+                try:
+                    body = await response.aread()
+                finally:
+                    await response.aclose()
+            except TRANSPORT_ERRORS as exc:
+                raise self._core.failed(exc, None, False) from exc
+            yield read(response.status_code, response.headers, body)
+
+        async with contextlib.aclosing(self._attempts(once)) as results:
+            return await anext(results)
+
+    async def _renew(self, used: str | None) -> None:
+        """Renews the stored sign-in unless another attempt did since `used` was sent."""
+        async with self._login_lock:
+            request = self._core.renewal(used)
+            if request is None:
+                return
+            try:
+                response = await self._transport.send(request)
+                try:
+                    body = await response.aread()
+                finally:
+                    await response.aclose()
+            except TRANSPORT_ERRORS as exc:
+                raise self._core.failed(exc, None, False).failure.error from exc
+            self._core.renewed(response.status_code, body)
+
     async def _attempts(
         self, once: Callable[[], AsyncGenerator[T, None]]
     ) -> AsyncGenerator[T, None]:
-        """What `once` yields, sending it again while the retry policy says to."""
-        attempt, started = 0, time.monotonic()
+        """What `once` yields, sending it again while the retry policy says to (and once more
+        after renewing a stored sign-in that Raycast refused)."""
+        attempt, started, renewed = 0, time.monotonic(), False
         while True:
             delivered = False
+            if self._core.expiring():
+                await self._renew(self._core.settings.token)
+            used = self._core.settings.token
             try:
                 async with contextlib.aclosing(once()) as items:
                     async for item in items:
@@ -234,6 +279,10 @@ class AsyncRaycastClient:
                         yield item
                 return
             except Failed as failed:
+                if not renewed and not delivered and self._core.renewable(failed):
+                    renewed = True
+                    await self._renew(used)
+                    continue
                 decision = self._core.decide(attempt, failed, delivered, started)
                 if isinstance(decision, GiveUp):
                     give_up(decision, failed)

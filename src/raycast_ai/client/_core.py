@@ -26,9 +26,11 @@ from raycast_ai.protocol.attempt import (
     status_failure,
 )
 from raycast_ai.protocol.catalog import Catalog, ModelEntry
+from raycast_ai.protocol.credits import Credits, parse_credits
 from raycast_ai.protocol.errors import (
     APIConnectionError,
     APITimeoutError,
+    AuthenticationError,
     IncompleteStreamError,
     InvalidRequestError,
     MissingAuthError,
@@ -50,9 +52,11 @@ from raycast_ai.protocol.files import (
     uploaded_part,
     vision_refusal,
 )
+from raycast_ai.protocol.oauth import LOGIN_AGAIN
 from raycast_ai.protocol.request import (
     CHAT_PATH,
     MODELS_PATH,
+    USER_AGENT,
     ChatOptions,
     ChatRequest,
     build_chat_request,
@@ -63,6 +67,7 @@ from raycast_ai.protocol.request import (
 from raycast_ai.protocol.structured import OutputSchema, StructuredRun, output_schema
 from raycast_ai.transport.base import URL, BodyStream, Request, Timeout
 
+from ._login import Login
 from ._uploads import UPLOADS, UploadCache
 
 log = logging.getLogger("raycast_ai")
@@ -173,10 +178,12 @@ class Core:
         self.aliases = dict(aliases or {})
         self.catalogs = CatalogCache(self.settings.home, self.settings.base_url, models_ttl)
         base = URL.parse(self.settings.base_url)
+        self.base = base
         self.chat_url = base.join(CHAT_PATH)
         self.models_url = base.join(MODELS_PATH)
         self.files_url = base.join(FILES_PATH)
         self.uploads = UPLOADS if uploads is None else uploads
+        self.login = Login.of(self.settings)
 
     @property
     def signed(self) -> bool:
@@ -328,7 +335,72 @@ class Core:
 
     def status_failed(self, status: int, headers: Mapping[str, str], body: bytes) -> Failed:
         lower = {k.lower(): v for k, v in headers.items()}
-        return Failed(status_failure(status, lower, body))
+        failure = status_failure(status, lower, body)
+        if status == 401 and self.login is not None:
+            message = f"Raycast refused your sign-in (HTTP 401). {LOGIN_AGAIN}"
+            error = AuthenticationError(message, type="login_expired")
+            failure = dataclasses.replace(failure, error=error)
+        return Failed(failure)
+
+    # The sign-in of `raycast-ai auth login`: renewed a minute before it expires, and once after
+    # a 401 or 403. The shells send `renewal()` under a lock and pass the answer to `renewed`.
+
+    def expiring(self) -> bool:
+        return self.login is not None and self.login.expiring(self.settings.token)
+
+    def renewable(self, failed: Failed) -> bool:
+        return self.login is not None and failed.failure.status in (401, 403)
+
+    def renewal(self, used: str | None) -> Request | None:
+        """The refresh request, or None when the token changed since `used` was sent (renewed
+        meanwhile, here or by another process: that one is adopted)."""
+        assert self.login is not None
+        if self.settings.token != used:
+            return None
+        newer = self.login.current(used)
+        if newer is not None:
+            self._use_token(newer)
+            return None
+        return self.login.request(self.timeout, CONNECTION_HEADERS)
+
+    def renewed(self, status: int, body: bytes) -> None:
+        assert self.login is not None
+        self._use_token(self.login.renewed(status, body))
+        log.info("renewed the Raycast sign-in")
+
+    def _use_token(self, token: str) -> None:
+        self.settings = dataclasses.replace(self.settings, token=token)
+
+    def account_request(self, path: str) -> Request:
+        """A GET of an account endpoint (/api/v1/me, /api/v1/ai/credits): Bearer only."""
+        if not self.settings.token:
+            raise MissingAuthError()
+        headers = {
+            "Accept": "application/json",
+            "Authorization": f"Bearer {self.settings.token}",
+            "User-Agent": USER_AGENT,
+            **CONNECTION_HEADERS,
+        }
+        return Request("GET", self.base.join(path), headers, timeout=self.timeout)
+
+    def account(self, status: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+        if status != 200:
+            raise self.status_failed(status, headers, body)
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            raise Failed(Failure(StreamDecodeError("Raycast's account reply is not JSON.")))
+        return payload
+
+    def credits(self, status: int, headers: Mapping[str, str], body: bytes) -> Credits:
+        if status != 200:
+            raise self.status_failed(status, headers, body)
+        try:
+            return parse_credits(body)
+        except RaycastError as exc:
+            raise Failed(Failure(exc)) from None
 
     def failed(self, exc: Exception, parser: StreamParser | None, delivered: bool) -> Failed:
         """A transport exception or an error of the stream itself, as a failed attempt."""

@@ -19,6 +19,7 @@ from raycast_ai.config import Settings
 from raycast_ai.protocol.attempt import GiveUp
 from raycast_ai.protocol.catalog import Catalog, ModelEntry
 from raycast_ai.protocol.completion import Collector, Completion
+from raycast_ai.protocol.credits import CREDITS_PATH, ME_PATH, Credits
 from raycast_ai.protocol.errors import RaycastError
 from raycast_ai.protocol.events import Event
 from raycast_ai.protocol.request import ChatOptions
@@ -98,6 +99,7 @@ class RaycastClient:
         )
         self._sleep = sleep
         self._models_lock = threading.Lock()
+        self._login_lock = threading.Lock()
         if transport is None or isinstance(transport, httpx2.BaseTransport):
             verify_with = ssl_context(verify, self._core.settings.ca_bundle)
             transport = HttpxTransport(
@@ -205,11 +207,54 @@ class RaycastClient:
         completion = collector.result(events.model.id)
         return completion if chosen.output is None else with_parsed(completion, chosen.output)
 
+    def credits(self) -> Credits:
+        """What is left of this month's AI credits, the plan and the renewal date."""
+        return self._get(CREDITS_PATH, self._core.credits)
+
+    def account(self) -> dict[str, Any]:
+        """The signed-in user's profile (`/api/v1/me`): name, email, plan flags."""
+        return self._get(ME_PATH, self._core.account)
+
+    def _get(self, path: str, read: Callable[[int, Mapping[str, str], bytes], T]) -> T:
+        def once() -> Generator[T, None, None]:
+            try:
+                response = self._transport.send(self._core.account_request(path))
+                try:
+                    body = response.read()
+                finally:
+                    response.close()
+            except TRANSPORT_ERRORS as exc:
+                raise self._core.failed(exc, None, False) from exc
+            yield read(response.status_code, response.headers, body)
+
+        with contextlib.closing(self._attempts(once)) as results:
+            return next(results)
+
+    def _renew(self, used: str | None) -> None:
+        """Renews the stored sign-in unless another attempt did since `used` was sent."""
+        with self._login_lock:
+            request = self._core.renewal(used)
+            if request is None:
+                return
+            try:
+                response = self._transport.send(request)
+                try:
+                    body = response.read()
+                finally:
+                    response.close()
+            except TRANSPORT_ERRORS as exc:
+                raise self._core.failed(exc, None, False).failure.error from exc
+            self._core.renewed(response.status_code, body)
+
     def _attempts(self, once: Callable[[], Generator[T, None, None]]) -> Generator[T, None, None]:
-        """What `once` yields, sending it again while the retry policy says to."""
-        attempt, started = 0, time.monotonic()
+        """What `once` yields, sending it again while the retry policy says to (and once more
+        after renewing a stored sign-in that Raycast refused)."""
+        attempt, started, renewed = 0, time.monotonic(), False
         while True:
             delivered = False
+            if self._core.expiring():
+                self._renew(self._core.settings.token)
+            used = self._core.settings.token
             try:
                 with contextlib.closing(once()) as items:
                     for item in items:
@@ -217,6 +262,10 @@ class RaycastClient:
                         yield item
                 return
             except Failed as failed:
+                if not renewed and not delivered and self._core.renewable(failed):
+                    renewed = True
+                    self._renew(used)
+                    continue
                 decision = self._core.decide(attempt, failed, delivered, started)
                 if isinstance(decision, GiveUp):
                     give_up(decision, failed)

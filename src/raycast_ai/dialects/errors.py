@@ -15,7 +15,8 @@ AuthenticationError (Raycast 401)        401     authentication_error   its type
 PermissionDeniedError (Raycast 403)      403     permission_error       upstream_forbidden
 ModelNotFoundError                       404     invalid_request_error  model_not_found
 RateLimitError (+ retry-after)           429     rate_limit_error       rate_limit_exceeded
-RateLimitError type credits_error        429     insufficient_quota     credits_error
+QuotaExceededError (+ retry-after)       429     insufficient_quota     credits_error or
+                                                                       free_trial_limit
 MissingAuthError (gateway has no token)  500     server_error           raycast_token_missing
 StructuredOutputError                    502     upstream_error         invalid_structured_output
 UpstreamError, StreamDecodeError         502     upstream_error         its type or upstream_...
@@ -74,8 +75,12 @@ def error_info(exc: errors.RaycastError) -> ErrorInfo:
     if isinstance(exc, errors.ModelNotFoundError):
         return ErrorInfo(404, message, "invalid_request_error", "model_not_found", "model")
     if isinstance(exc, errors.RateLimitError):
-        if kind == "credits_error":
-            return ErrorInfo(429, message, "insufficient_quota", kind, None, NO_RETRY)
+        if isinstance(exc, errors.QuotaExceededError) or kind == "credits_error":
+            # The wait Raycast named, for whoever reads it; an SDK retrying sooner cannot help.
+            headers = NO_RETRY | _retry_after(exc.retry_after)
+            return ErrorInfo(
+                429, message, "insufficient_quota", kind or "credits_error", None, headers
+            )
         return ErrorInfo(
             429,
             message,

@@ -1,4 +1,9 @@
-"""The account endpoints' payloads: an anonymised /api/v1/me profile and /api/v1/ai/credits."""
+"""The account endpoints' payloads: an anonymised /api/v1/me profile and /api/v1/ai/credits.
+
+Credits profiles: `strings` (CodexBar's fixture, amounts as strings), `numbers` (fractional
+numbers, a Pro+ plan) and
+`exhausted` (nothing left).
+"""
 
 from __future__ import annotations
 
@@ -37,7 +42,24 @@ def me_payload() -> dict[str, Any]:
     }
 
 
-def credits_payload() -> dict[str, Any]:
+CREDITS_PROFILES = ("strings", "numbers", "exhausted")
+
+
+def credits_payload(profile: str = "strings") -> dict[str, Any]:
+    if profile not in CREDITS_PROFILES:
+        raise ValueError(f"Unknown credits profile {profile!r}; use one of {CREDITS_PROFILES}.")
+    payload = _credits_fixture()
+    if profile == "numbers":
+        payload["remaining_balance_credits"] = 2425.664
+        payload["total_balance_credits"] = 3000
+        payload["funding_subscription"]["tier"] = "pro_plus"
+    elif profile == "exhausted":
+        payload["remaining_balance_credits"] = "0.0"
+        payload["can_top_up"] = True
+    return payload
+
+
+def _credits_fixture() -> dict[str, Any]:
     return {
         "remaining_balance_credits": "125",
         "total_balance_credits": "500",

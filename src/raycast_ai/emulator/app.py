@@ -1,8 +1,9 @@
 """The emulated Raycast backend as a Starlette app.
 
 `create_app(EmulatorConfig(...))` serves chat_completions, models, me, credits, files and the
-storage the files' bytes are put to; every request is kept on `app.state.recorder`, the files
-on `app.state.files`. Each endpoint is a raw ASGI callable that turns the recorded
+storage the files' bytes are put to, and the sign-in (`/oauth/authorize`, `/oauth/token`, see
+`oauth`); every request is kept on `app.state.recorder`, the files on `app.state.files`. Each
+endpoint is a raw ASGI callable that turns the recorded
 request into a `Plan` and delivers it, so it can pace, stall or drop the connection at will.
 """
 
@@ -16,6 +17,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from raycast_ai.protocol.files import FILES_PATH
+from raycast_ai.protocol.oauth import AUTHORIZE_PATH, TOKEN_PATH
 from raycast_ai.protocol.request import CHAT_PATH, MODELS_PATH
 from raycast_ai.protocol.signing import GET_BODY, encode_json
 
@@ -27,6 +29,7 @@ from .config import EmulatorConfig
 from .delivery import Closing, ConnectionAbort, Plan, deliver, json_plan, quiet_aborts
 from .faults import AttemptLog
 from .files import STORAGE_PATH, FileStore, files_plan, storage_plan
+from .oauth import authorize_plan, token_plan
 from .recorder import RecordedRequest, Recorder, RecordingMiddleware, record_of
 
 __all__ = ["CREDITS_PATH", "ME_PATH", "EmulatorConfig", "create_app"]
@@ -63,7 +66,7 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
     catalog = models_payload()
     models_body = encode_json(catalog)
     me_body = encode_json(me_payload())
-    credits_body = encode_json(credits_payload())
+    credits_body = encode_json(credits_payload(config.credits))
 
     def chat(record: RecordedRequest) -> Plan:
         return chat_plan(record, config, catalog, attempts, files)
@@ -90,6 +93,19 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
 
         return plan
 
+    def authorize(record: RecordedRequest) -> Plan:
+        return authorize_plan(record.query, config.oauth, config.oauth_client_id)
+
+    def token(record: RecordedRequest) -> Plan:
+        return token_plan(
+            record.headers,
+            record.body,
+            config.oauth,
+            client_id=config.oauth_client_id,
+            ttl=config.access_token_ttl,
+            rotation=config.refresh_rotation,
+        )
+
     def endpoint(plan_for: Callable[[RecordedRequest], Plan]) -> _Endpoint:
         return _Endpoint(plan_for, recorder, closing)
 
@@ -102,6 +118,8 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
             Route(CREDITS_PATH, endpoint(account(credits_body)), methods=["GET"]),
             Route(FILES_PATH, endpoint(upload), methods=["POST"]),
             Route(STORAGE_PATH, endpoint(storage), methods=["PUT"]),
+            Route(AUTHORIZE_PATH, endpoint(authorize), methods=["GET"]),
+            Route(TOKEN_PATH, endpoint(token), methods=["POST"]),
         ],
         middleware=[Middleware(RecordingMiddleware, recorder=recorder)],
     )
@@ -111,4 +129,5 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
     app.state.attempts = attempts
     app.state.catalog = catalog
     app.state.files = files
+    app.state.oauth = config.oauth
     return app

@@ -23,7 +23,8 @@ def error_plan(status: int, message: str, outcome: str) -> Plan:
 
 
 def token_refusal(headers: Mapping[str, str], config: EmulatorConfig) -> Plan | None:
-    """An HTTP 401 when the Bearer token is missing or wrong, else None."""
+    """An HTTP 401 when the Bearer token is missing or wrong, else None: the emulator's own
+    token, or a live `rca_` token from its sign-in (an expired one is refused)."""
     if not config.require_token:
         return None
     value = headers.get("authorization", "").strip()
@@ -31,11 +32,13 @@ def token_refusal(headers: Mapping[str, str], config: EmulatorConfig) -> Plan | 
         message = "Missing Authorization header; send 'Authorization: Bearer <token>'."
         return error_plan(401, message, "rejected:token")
     scheme, _, token = value.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        token.strip().encode(), config.token.encode()
-    ):
+    token = token.strip()
+    if scheme.lower() != "bearer":
         return error_plan(401, "Invalid access token.", "rejected:token")
-    return None
+    if hmac.compare_digest(token.encode(), config.token.encode()):
+        return None
+    refused = config.oauth.check(token)
+    return None if refused is None else error_plan(401, refused, "rejected:token")
 
 
 def signature_ok(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import EMULATOR_SECRET, EMULATOR_TOKEN
+from .oauth import ROTATIONS, OAuthTokens
 from .script import Script
 
 
@@ -19,6 +20,11 @@ class EmulatorConfig:
     `files_fault` makes every `POST /api/v1/ai/files` fail: an HTTP status ("500", "429", ...)
     or "malformed" (a 200 without an upload address). `strict_attachments` False lets chat
     requests name files that are unknown or not uploaded.
+
+    Sign-in (`oauth`): `oauth_client_id` None accepts any client id; access tokens live
+    `access_token_ttl` seconds; a refresh `keep`s the refresh token, `rotate`s it (the old one
+    is revoked) or `omit`s it from the reply. `credits` names the /api/v1/ai/credits reply:
+    `strings`, `numbers` or `exhausted` (see `account`). `oauth` holds the issued tokens.
     """
 
     token: str = EMULATOR_TOKEN
@@ -34,3 +40,14 @@ class EmulatorConfig:
     script: Script | None = None
     files_fault: str | None = None
     strict_attachments: bool = True
+    oauth_client_id: str | None = None
+    access_token_ttl: float = 3600.0
+    refresh_rotation: str = "keep"
+    credits: str = "strings"
+    oauth: OAuthTokens = field(default_factory=OAuthTokens, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.refresh_rotation not in ROTATIONS:
+            raise ValueError(
+                f"refresh_rotation is one of {', '.join(ROTATIONS)}, not {self.refresh_rotation!r}."
+            )

@@ -43,6 +43,7 @@ STREAM_FAULTS = frozenset(
         "malformed",
         "context_error",
         "credits_error",
+        "free_trial",
         "unknown_api_error",
         "model_updated",
         "oversized",

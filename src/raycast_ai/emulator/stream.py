@@ -34,6 +34,13 @@ ERROR_CHUNKS: Mapping[str, Mapping[str, Any]] = {
     "unknown_api_error": {
         "error": {"message": "An unknown error occurred.", "type": "unknown_api_error"}
     },
+    # The recorded 2026 reply's text; its `type` was not recorded, so none is sent.
+    "free_trial": {
+        "error": {
+            "message": "You've reached your free trial limit of 25 AI requests per hour. "
+            "Upgrade to Raycast Pro to continue, or try again in 7 minutes."
+        }
+    },
 }
 MALFORMED_EVENT = b'data: {"text": "this line is cut off\n\n'
 OVERSIZED_TEXT = 2 * 1024 * 1024

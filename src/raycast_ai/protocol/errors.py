@@ -9,6 +9,7 @@ RaycastError
 │   ├── PermissionDeniedError       403
 │   ├── ModelNotFoundError          404, or a model name the catalog does not know
 │   ├── RateLimitError              429 (.retry_after)
+│   │   └── QuotaExceededError          AI credits used up, or the free trial's hourly limit
 │   └── UpstreamError               anything else, incl. in-stream errors (.status_code, .type)
 │       ├── StreamDecodeError           bytes or JSON that are not a Raycast stream
 │       ├── StructuredOutputError       no answer valid for the schema, even after one repair
@@ -105,6 +106,11 @@ class RateLimitError(APIStatusError):
     ) -> None:
         super().__init__(message, type=type)
         self.retry_after = retry_after
+
+
+class QuotaExceededError(RateLimitError):
+    """The plan's allowance is spent: `credits_error`, or the free trial's requests per hour.
+    `.retry_after` is the wait Raycast named, when it named one; retrying sooner cannot help."""
 
 
 class UpstreamError(APIStatusError):

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from math import isfinite
 from typing import Any, TypeAlias
 
+from .credits import quota_error
 from .errors import (
     SIGNING_HINT,
     AuthenticationError,
     IncompleteStreamError,
-    RateLimitError,
     RaycastError,
     StreamDecodeError,
     UpstreamError,
@@ -206,9 +206,8 @@ class ChunkInterpreter:
         finish = chunk.get("finish_reason")
         text = chunk.get("text")
         if finish == "error":
-            raise UpstreamError(
-                str(text or "Raycast reported an error."), partial_text=self.partial_text
-            )
+            said = str(text or "Raycast reported an error.")
+            raise quota_error(said, None) or UpstreamError(said, partial_text=self.partial_text)
         if text and isinstance(text, str):
             self.text_parts.append(text)
             events.append(TextDelta(text))
@@ -268,10 +267,9 @@ class ChunkInterpreter:
                 f"Raycast refused the unsigned request ('{message}'). {SIGNING_HINT}",
                 type="signature_required",
             )
-        if kind == "credits_error":
-            return RateLimitError(
-                f"Raycast AI credits are used up: {message}", type="credits_error"
-            )
+        quota = quota_error(message, kind)
+        if quota is not None:
+            return quota
         if self.signed and (
             kind == "unknown_api_error" or message.startswith(UNSIGNED_ERROR_PREFIX)
         ):
