@@ -6,7 +6,7 @@ import json
 
 import click
 
-from . import runtime
+from . import include, runtime, saved
 
 
 @click.command()
@@ -15,6 +15,15 @@ from . import runtime
     "-m", "--model", help="Catalog id, model name or alias (default: 'raycast-ai models default')."
 )
 @click.option("-s", "--system", help="A system prompt.")
+@click.option("--role", metavar="NAME", help="A saved system prompt ('raycast-ai roles').")
+@click.option(
+    "-f",
+    "--file",
+    "files",
+    multiple=True,
+    metavar="FILE",
+    help="Put this text file into the prompt, fenced with its name (repeatable, 1 MB each).",
+)
 @click.option(
     "-c", "--continue", "resume", is_flag=True, help="Continue the latest logged conversation."
 )
@@ -57,6 +66,8 @@ def ask(
     prompt: tuple[str, ...],
     model: str | None,
     system: str | None,
+    role: str | None,
+    files: tuple[str, ...],
     resume: bool,
     cid: str | None,
     no_stream: bool,
@@ -81,7 +92,8 @@ def ask(
     """
     if as_json and extract:
         raise click.UsageError("Use --json or --extract, not both.")
-    text = combine(runtime.read_stdin(), " ".join(prompt))
+    system = saved.system_prompt(role, system)
+    text = combine(include.fenced(files), combine(runtime.read_stdin(), " ".join(prompt)))
     runtime.fail_if_no_input(text)
     from .exchange import open_session, terminate_gracefully
     from .output import make_output
