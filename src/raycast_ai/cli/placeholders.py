@@ -73,7 +73,7 @@ class Template:
         for match in PLACEHOLDER.finditer(text):
             kind = match["kind"].lower()
             attributes = {
-                key.lower(): next(v for v in values if v is not None)
+                key.lower(): "".join(values)  # one of the three spellings matched
                 for key, *values in _PAIR.findall(match["attributes"])
             }
             modifiers = tuple(

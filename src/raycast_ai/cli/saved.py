@@ -173,8 +173,8 @@ def find_command(commands: Sequence[AICommand], title: str) -> AICommand:
             "and run 'raycast-ai commands import FILE'."
         )
     titles = [c.title for c in commands]
-    close = difflib.get_close_matches(title, titles, n=3, cutoff=0.5)
-    hint = f" Did you mean {', '.join(repr(t) for t in close)}?" if close else ""
+    close = difflib.get_close_matches(title, titles, n=3, cutoff=0.6)
+    hint = f" Did you mean {' or '.join(repr(t) for t in close)}?" if close else ""
     raise InvalidRequestError(
         f"There is no AI Command '{title}'.{hint} Run 'raycast-ai commands list' to see them."
     )
