@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -196,3 +197,13 @@ def test_an_argument_is_asked_for_on_a_terminal(env: dict[str, str]) -> None:
     assert child.exitstatus == 0, shown
     prompt = f"Ten ideas about green tea for {datetime.now():%A}. Ignore {{browser-tab}}."
     assert expected(prompt, "openai-gpt-4o")[:40] in shown.replace("\r\n", "\n")
+
+
+def test_the_new_commands_import_nothing_heavy_until_they_run() -> None:
+    code = (
+        "import sys; from raycast_ai.cli import run, roles, aicommands, ask, chat; "
+        "heavy = [m for m in ('rich', 'httpx2', 'prompt_toolkit', 'raycast_ai.client') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

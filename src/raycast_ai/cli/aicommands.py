@@ -24,7 +24,7 @@ def commands(ctx: click.Context) -> None:
         raycast-ai commands list
         git diff | raycast-ai run "Write Commit Message"
 
-    In Raycast: AI Commands (Search AI Commands), select them, Export (Cmd Shift E).
+    Raycast exports them from Search AI Commands (its Export AI Commands action).
     """
     if ctx.invoked_subcommand is None:
         ctx.invoke(list_)
