@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from .commands import COMMANDS, DEBUG_HELP, DESCRIPTION, VERSION_HELP, epilog
+from .commands import COMMANDS, DEBUG_HELP, DESCRIPTION, MODULES, VERSION_HELP, epilog
 
 DEFAULT_COMMAND = "ask"
 _GROUP_FLAGS = frozenset({"--debug", "--version", "--help", "-h"})
@@ -28,7 +28,8 @@ class RaycastGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS:
             return None
-        command = getattr(import_module(f"raycast_ai.cli.{cmd_name}"), cmd_name)
+        module = MODULES.get(cmd_name, cmd_name)
+        command = getattr(import_module(f"raycast_ai.cli.{module}"), cmd_name)
         assert isinstance(command, click.Command)
         return command
 

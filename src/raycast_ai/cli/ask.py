@@ -6,7 +6,7 @@ import json
 
 import click
 
-from . import runtime
+from . import include, runtime, saved
 
 
 @click.command()
@@ -15,6 +15,15 @@ from . import runtime
     "-m", "--model", help="Catalog id, model name or alias (default: 'raycast-ai models default')."
 )
 @click.option("-s", "--system", help="A system prompt.")
+@click.option("--role", metavar="NAME", help="A saved system prompt ('raycast-ai roles').")
+@click.option(
+    "-f",
+    "--file",
+    "files",
+    multiple=True,
+    metavar="FILE",
+    help="Put this text file into the prompt, fenced with its name (repeatable, 1 MB each).",
+)
 @click.option(
     "-a",
     "--attach",
@@ -91,6 +100,8 @@ def ask(
     model: str | None,
     system: str | None,
     attach: tuple[str, ...],
+    role: str | None,
+    files: tuple[str, ...],
     resume: bool,
     cid: str | None,
     no_stream: bool,
@@ -124,9 +135,10 @@ def ask(
         raise click.UsageError("Use --json or --extract, not both.")
     from .attach import STDIN, load_all
 
-    files = load_all(attach)  # before any request: a missing file is a usage error
+    attached = load_all(attach)  # before any request: a missing file is a usage error
     piped = "" if STDIN in attach else runtime.read_stdin()
-    text = combine(piped, " ".join(prompt))
+    system = saved.system_prompt(role, system)
+    text = combine(include.fenced(files), combine(piped, " ".join(prompt)))
     runtime.fail_if_no_input(text)
     remote = runtime.remote_tools(search, remote_tool)
     from .exchange import open_session, terminate_gracefully
@@ -148,7 +160,7 @@ def ask(
     ):
         session.remote_tools = remote
         answer = session.ask(
-            text, output, temperature=temperature, reasoning_effort=effort, attachments=files
+            text, output, temperature=temperature, reasoning_effort=effort, attachments=attached
         )
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False))

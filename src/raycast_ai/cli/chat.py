@@ -18,7 +18,7 @@ import click
 
 from raycast_ai.history import create_private
 
-from . import runtime
+from . import runtime, saved
 
 if TYPE_CHECKING:
     from .exchange import Session
@@ -44,6 +44,7 @@ End a line with \\ to continue it, or wrap several lines in \"\"\" ... \"\"\".""
 @click.command()
 @click.option("-m", "--model", help="Catalog id, model name or alias.")
 @click.option("-s", "--system", help="A system prompt.")
+@click.option("--role", metavar="NAME", help="A saved system prompt ('raycast-ai roles').")
 @click.option(
     "-c", "--continue", "resume", is_flag=True, help="Continue the latest logged conversation."
 )
@@ -85,6 +86,7 @@ End a line with \\ to continue it, or wrap several lines in \"\"\" ... \"\"\".""
 def chat(
     model: str | None,
     system: str | None,
+    role: str | None,
     resume: bool,
     cid: str | None,
     temperature: float | None,
@@ -114,6 +116,7 @@ def chat(
     from .exchange import open_session
     from .output import make_output
 
+    system = saved.system_prompt(role, system)
     interactive = runtime.stdin_is_tty() and runtime.stdout_is_tty()
     remote = runtime.remote_tools(search, remote_tool)
     with (

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from .errors import table
 
-# name: short help. Each command lives in the module of its name (`raycast_ai.cli.<name>`).
+# name: short help. Each command lives in the module of its name (`raycast_ai.cli.<name>`),
+# unless MODULES says otherwise.
 COMMANDS = {
     "ask": "Ask one question and stream the answer.",
     "chat": "Chat with a model in the terminal.",
@@ -22,7 +23,12 @@ COMMANDS = {
     "emulate": "Run the local Raycast backend emulator.",
     "demo": "Answer one question through a local emulator, no account needed.",
     "launch": "Run Claude Code or Codex CLI on Raycast AI.",
+    "commands": "Import and list AI Commands exported from Raycast.",
+    "run": "Run an imported AI Command.",
+    "roles": "Saved system prompts for ask and chat.",
 }
+# Commands whose module is not named after them (`commands` is this module).
+MODULES = {"commands": "aicommands"}
 USAGE = "Usage: raycast-ai [OPTIONS] COMMAND [ARGS]..."
 DEBUG_HELP = "Show tracebacks and the client's log on stderr."
 VERSION_HELP = "Show the version and exit."
