@@ -254,3 +254,30 @@ async def test_what_cannot_be_attached_fails_before_any_request(
     assert isinstance(error, AttachmentError) and says in error.message
     assert not chat_requests(emulator, nonce)
     assert len(emulator.recorder.for_path(FILES_PATH)) == before
+
+
+@pytest.mark.anyio
+async def test_a_structured_answer_about_a_file_uploads_it_once_for_both_requests(
+    harness: Harness, emulator: EmulatorServer
+) -> None:
+    """The repair round trip of structured output asks again with the same file, which goes
+    up once."""
+    from pydantic import BaseModel
+
+    class Caption(BaseModel):
+        caption: str
+        objects: list[str]
+
+    nonce = new_nonce()
+    image = png(nonce)
+    completion = await harness.complete(
+        user(f"Describe it {nonce} @json:invalid-once"),
+        "openai-gpt-4o",
+        schema=Caption,
+        attachments=[Attachment.from_bytes(image, filename="cat.png")],
+    )
+    assert isinstance(completion.parsed, Caption)
+    first, repair = chat_requests(emulator, nonce)
+    assert len(uploads_of(emulator, image)) == 1
+    attached = first.json()["messages"][0]["content"]["attachments"]
+    assert attached and repair.json()["messages"][0]["content"]["attachments"] == attached
