@@ -218,10 +218,12 @@ def open_session(
 ) -> Iterator[Session]:
     """A new conversation, or with `resume` (the latest) or `cid` a logged one continued.
 
-    The model is `model`, else the continued conversation's, else the stored default.
+    The model is `model`, else the continued conversation's, else the stored default. No
+    token fails here, before the log is opened or any request (the models list) is made.
     """
     from raycast_ai.protocol.errors import InvalidRequestError
 
+    runtime.require_token()
     continuing = resume or bool(cid)
     history: History | None = None
     if log or continuing:

@@ -47,14 +47,19 @@ def serve(
         raycast-ai serve
         export OPENAI_BASE_URL=http://127.0.0.1:8080/v1 OPENAI_API_KEY=unused
     """
+    from raycast_ai.server import GatewaySettings, check_bind, listen
     from raycast_ai.server import serve as run
 
+    # Refusals first: nothing is printed for a gateway that will not start.
+    check_bind(host, GatewaySettings.from_env(api_keys))
+    every = {**runtime.prefs().aliases, **aliases}
+    sock = listen(host, port)
     shown = f"[{host}]" if ":" in host else host
+    port = sock.getsockname()[1]
     runtime.err(f"OpenAI-compatible gateway on http://{shown}:{port}/v1 (Ctrl+C stops it)")
     # uvicorn stops cleanly on Ctrl+C, then raises it again: here it is the normal way out.
     with contextlib.suppress(KeyboardInterrupt):
-        every = {**runtime.prefs().aliases, **aliases}
-        run(host, port, api_keys, log_level=log_level, aliases=every)
+        run(host, port, api_keys, log_level=log_level, aliases=every, sock=sock)
 
 
 def _aliases(values: tuple[str, ...]) -> dict[str, str]:
