@@ -46,7 +46,8 @@ class RaycastGroup(click.Group):
         from . import errors
 
         ctx.meta[JSON_KEY] = wants_json(args)
-        routed = with_default_command(args)
+        # Completing the first word (no args yet) lists the commands, whatever stdin is.
+        routed = with_default_command(args) if args or not ctx.resilient_parsing else args
         if routed != args and not ctx.resilient_parsing:
             hint = mistyped(routed[routed.index(DEFAULT_COMMAND) + 1 :])
             if hint is not None:

@@ -7,12 +7,16 @@ import json
 import click
 
 from . import runtime
+from .completion import complete_model
 
 
 @click.command()
 @click.argument("prompt", nargs=-1)
 @click.option(
-    "-m", "--model", help="Catalog id, model name or alias (default: 'raycast-ai models default')."
+    "-m",
+    "--model",
+    shell_complete=complete_model,
+    help="Catalog id, model name or alias (default: 'raycast-ai models default').",
 )
 @click.option("-s", "--system", help="A system prompt.")
 @click.option(

@@ -21,6 +21,7 @@ COMMANDS = {
     "emulate": "Run the local Raycast backend emulator.",
     "demo": "Answer one question through a local emulator, no account needed.",
     "launch": "Run Claude Code or Codex CLI on Raycast AI.",
+    "completion": "Print the shell completion script (bash, zsh, fish).",
 }
 USAGE = "Usage: raycast-ai [OPTIONS] COMMAND [ARGS]..."
 DEBUG_HELP = "Show tracebacks and the client's log on stderr."

@@ -25,6 +25,7 @@ from typing import Any
 import click
 
 from . import runtime
+from .completion import complete_model
 
 HOST = "127.0.0.1"
 STARTUP_SECONDS = 30.0
@@ -68,7 +69,12 @@ class AgentNotFoundError(click.ClickException):
 )
 @click.argument("agent_name", metavar="AGENT", type=click.Choice(sorted(AGENTS)))
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-@click.option("-m", "--model", help="The model the agent asks for (default: your default model).")
+@click.option(
+    "-m",
+    "--model",
+    shell_complete=complete_model,
+    help="The model the agent asks for (default: your default model).",
+)
 @click.option(
     "--gateway",
     metavar="URL",

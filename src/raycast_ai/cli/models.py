@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import runtime
+from .completion import complete_model
 
 if TYPE_CHECKING:
     from raycast_ai.protocol.catalog import Catalog, ModelEntry
@@ -105,7 +106,7 @@ def table(entries: Sequence[ModelEntry], default: str, *, color: bool = False) -
 
 
 @models.command(name="default")
-@click.argument("model", required=False)
+@click.argument("model", required=False, shell_complete=complete_model)
 def default_(model: str | None) -> None:
     """Show the default model, or make MODEL (an id, name or alias) the default."""
     with runtime.make_client() as client:
