@@ -79,7 +79,7 @@ def ask(
 
     \b
         git diff | raycast-ai "write a commit message"
-        raycast-ai -m claude-sonnet-4 -x "a bash one-liner to count lines of *.py"
+        raycast-ai -m anthropic-claude-sonnet-4 -x "a bash one-liner to count lines of *.py"
 
     Every exchange is logged ('raycast-ai logs') unless --no-log or 'raycast-ai logs off'.
     """

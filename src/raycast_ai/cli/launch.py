@@ -108,7 +108,7 @@ def launch(
     \b
         raycast-ai launch claude
         raycast-ai launch claude -p "explain this repository"
-        raycast-ai launch --model openai-gpt-5 codex exec "fix the failing test"
+        raycast-ai launch --model openai-gpt-4o codex exec "fix the failing test"
 
     Options go before AGENT. Claude Code gets ANTHROPIC_BASE_URL, ANTHROPIC_AUTH_TOKEN and,
     with --model, ANTHROPIC_MODEL.

@@ -24,9 +24,9 @@ def models(ctx: click.Context, as_json: bool, show_all: bool, refresh: bool) -> 
     """List the models, or set the default one.
 
     \b
-        raycast-ai models                   id, name, provider, context; * marks the default
-        raycast-ai models default ID        use ID when no -m is given
-        raycast-ai aliases set fast ID      a short name of your own
+        raycast-ai models                           ids, names, providers; * the default
+        raycast-ai models default openai-gpt-4o     use it when no -m is given
+        raycast-ai aliases set fast openai-gpt-4o   a short name of your own
 
     Pro models need Raycast Pro (or the AI add-on); deprecated ones show with --all.
     """
