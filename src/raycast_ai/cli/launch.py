@@ -200,18 +200,26 @@ def write_codex_home(home: Path, user_home: Path, base_url: str, model: str | No
         user_text = (user_home / "config.toml").read_text(encoding="utf-8")
     except FileNotFoundError:
         user_text = ""
-    (home / "config.toml").write_text(codex_config(user_text, base_url, model), encoding="utf-8")
+    text = codex_config(user_text, base_url, model, source=user_home / "config.toml")
+    (home / "config.toml").write_text(text, encoding="utf-8")
     for name in CODEX_SHARED:
         if (user_home / name).exists() and not (home / name).exists():
             (home / name).symlink_to(user_home / name)
 
 
-def codex_config(user_text: str, base_url: str, model: str | None) -> str:
-    """The user's config.toml with a 'raycast' model provider at `base_url`, selected."""
+def codex_config(
+    user_text: str, base_url: str, model: str | None, *, source: Path | None = None
+) -> str:
+    """The user's config.toml (read from `source`) with a 'raycast' model provider at
+    `base_url`, selected."""
     try:
         config = tomllib.loads(user_text)
     except tomllib.TOMLDecodeError as exc:
-        raise click.ClickException(f"Cannot read your Codex config.toml: {exc}") from None
+        where = f" ({source})" if source else ""
+        raise click.ClickException(
+            f"Cannot read your Codex config.toml{where}: {exc}. Correct it there (Codex CLI "
+            "reads it too); raycast-ai did not change it."
+        ) from None
     config["model_provider"] = PROVIDER
     if model:
         config["model"] = model
