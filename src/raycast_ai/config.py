@@ -121,6 +121,11 @@ def ensure_device_id(home: Path) -> tuple[str, str]:
         existing = ""
     if is_device_id(existing):
         return existing, f"file ({path})"
+    if existing:  # Raycast knows this device by it: a damaged one is not replaced unasked
+        raise InvalidRequestError(
+            f"{path} does not hold a device id (64 hexadecimal characters). Correct it, or "
+            "delete it to have a new one generated; nothing was changed."
+        )
     device_id = new_device_id()
     try:
         write_private(path, device_id + "\n")
