@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -133,6 +134,19 @@ def test_a_mistyped_command_is_not_sent_as_a_prompt(
         f"To ask it as a question: raycast-ai ask {word}\n"
     )
     assert len(emulator.recorder.requests) == before  # nothing was asked, not even the models
+
+
+def test_options_around_a_mistyped_command_do_not_hide_it(
+    invoke: Invoke, emulator: EmulatorServer
+) -> None:
+    before = len(emulator.recorder.requests)
+    result = invoke("modles", "--json")
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)["error"]
+    assert error["type"] == "UsageError"
+    assert "Did you mean 'raycast-ai models'?" in error["message"]
+    assert invoke("-m", "openai-gpt-4o", "chta").exit_code == 2
+    assert len(emulator.recorder.requests) == before
 
 
 def test_help_as_a_word_points_to_the_help(invoke: Invoke, emulator: EmulatorServer) -> None:

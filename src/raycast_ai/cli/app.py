@@ -49,10 +49,19 @@ class RaycastGroup(click.Group):
         # Completing the first word (no args yet) lists the commands, whatever stdin is.
         routed = with_default_command(args) if args or not ctx.resilient_parsing else args
         if routed != args and not ctx.resilient_parsing:
-            hint = mistyped(routed[routed.index(DEFAULT_COMMAND) + 1 :])
+            hint = mistyped(self._prompt(ctx, routed[routed.index(DEFAULT_COMMAND) + 1 :]))
             if hint is not None:
                 _fail(ctx, click.UsageError(hint), errors.USAGE)
         return super().parse_args(ctx, routed)
+
+    def _prompt(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """The PROMPT words `ask` would get from `args` (its options and their values aside)."""
+        command = self.get_command(ctx, DEFAULT_COMMAND)
+        assert command is not None
+        with command.make_context(
+            DEFAULT_COMMAND, list(args), parent=ctx, resilient_parsing=True
+        ) as parsed:
+            return list(parsed.params.get("prompt") or ())
 
     def invoke(self, ctx: click.Context) -> Any:
         from raycast_ai.protocol.errors import RaycastError
