@@ -52,8 +52,20 @@ CREATE TABLE IF NOT EXISTS exchanges (
 );
 CREATE INDEX IF NOT EXISTS exchanges_by_conversation ON exchanges (conversation_id, id);
 """
-# Version 2: full-text search over prompts and responses (SQLite FTS5), kept in step with
-# `exchanges` by triggers; the index of a log from version 1 is built from its rows.
+_VERSION = 1
+
+
+def new_conversation_id() -> str:
+    """An uppercase UUID, the form Raycast uses for `thread_id`."""
+    return str(uuid.uuid4()).upper()
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+# Full-text search over prompts and responses (SQLite FTS5), kept in step with `exchanges` by
+# triggers. Added to any log that lacks it, whatever its version, and built from its rows.
 _SEARCH = """
 CREATE VIRTUAL TABLE IF NOT EXISTS exchanges_search USING fts5(
     prompt, response, content='exchanges', content_rowid='id',
@@ -76,21 +88,11 @@ ON exchanges BEGIN
 END;
 INSERT INTO exchanges_search (exchanges_search) VALUES ('rebuild');
 """
-_VERSION = 2
 QUERY_HELP = (
     'SQLite FTS5 syntax: words match whole words in any order, "a phrase" in order, pre* a '
     "prefix; OR, NOT and parentheses combine them; prompt: or response: limits a word to one "
     "of them"
 )
-
-
-def new_conversation_id() -> str:
-    """An uppercase UUID, the form Raycast uses for `thread_id`."""
-    return str(uuid.uuid4()).upper()
-
-
-def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,25 +142,31 @@ class History:
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         try:
-            self._db.execute("PRAGMA foreign_keys = ON")
-            self._db.execute("PRAGMA busy_timeout = 5000")
-            # WAL: `raycast-ai logs` can read while a chat elsewhere writes; NORMAL: commits
-            # without an fsync each, which a checkpoint every fraction of a second needs.
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._migrate()
+            self._prepare()
+            self._add_search()
         except sqlite3.DatabaseError as exc:
             self._db.close()
             if is_damage(exc):
                 raise damaged(path, exc) from None
             raise
 
-    def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version < _VERSION:
+    def _prepare(self) -> None:
+        self._db.execute("PRAGMA foreign_keys = ON")
+        self._db.execute("PRAGMA busy_timeout = 5000")
+        # WAL: `raycast-ai logs` can read while a chat elsewhere writes; NORMAL: commits without
+        # an fsync each, which a checkpoint every fraction of a second needs.
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        if self._db.execute("PRAGMA user_version").fetchone()[0] < _VERSION:
             self._db.executescript(
-                f"BEGIN IMMEDIATE; {_SCHEMA} {_SEARCH} PRAGMA user_version = {_VERSION}; COMMIT;"
+                f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version = {_VERSION}; COMMIT;"
             )
+
+    def _add_search(self) -> None:
+        """The search index and its triggers, for a new log or one written before them."""
+        found = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'exchanges_search'"
+        if self._db.execute(found).fetchone() is None:
+            self._db.executescript(f"BEGIN IMMEDIATE; {_SEARCH} COMMIT;")
 
     @classmethod
     def open(cls, home: Path) -> History:

@@ -204,14 +204,3 @@ def test_no_token_and_no_network_is_about_the_token(
     assert result.exit_code == 4
     assert "could not reach" not in result.stderr.lower()
     assert "raycast-ai auth set" in result.stderr and "RAYCAST_TOKEN" in result.stderr
-
-
-def test_the_library_checks_the_token_before_fetching_models(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from raycast_ai import RaycastClient
-
-    monkeypatch.delenv("RAYCAST_TOKEN", raising=False)
-    client = RaycastClient(base_url="http://127.0.0.1:9", home=tmp_path, max_retries=0)
-    with client, pytest.raises(tree.MissingAuthError):
-        client.stream([{"role": "user", "content": "hi"}])

@@ -3,10 +3,11 @@ user would type it, in bash, against the emulator (its settings come from the en
 
 The examples of one page run in order, as a reader would follow them, in a fresh data folder
 holding one logged conversation whose id starts with 3F2A, the id the examples use, and a home
-with a fish user's completions folder. Examples that need more than a shell get it: `auth set`
-a terminal (its prompts are answered), `serve` and `emulate` a free port (they run until
-Ctrl-C), and `launch` stand-ins for Claude Code and Codex CLI on PATH. Each page takes a few
-seconds: the tests are marked slow.
+with a fish user's completions folder, in a folder holding the files the examples name (a PNG
+screenshot, PDFs). Examples that need more than a shell get it: `auth set` a terminal (its
+prompts are answered), `serve` and `emulate` a free port (they run until Ctrl-C), and stand-ins
+on PATH for the programs that are not this project's (Claude Code and Codex CLI for `launch`,
+pdftoppm). Each page takes a few seconds: the tests are marked slow.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import os
 import re
 import shlex
 import signal
+import struct
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,10 +95,15 @@ def shell_env(env: dict[str, str], tmp_path: Path, home: Path) -> dict[str, str]
     `raycast-ai` (this checkout's) and stand-ins for the agents `launch` runs."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
+    png = tmp_path / "screenshot.png"
+    png.write_bytes(tiny_png())
+    for name in ("report.pdf", "a.pdf"):
+        (tmp_path / name).write_bytes(TINY_PDF)
     commands = {
         "raycast-ai": f'exec "{sys.executable}" -m raycast_ai "$@"',
         "claude": 'echo "claude $*"',
         "codex": 'echo "codex $*"',
+        "pdftoppm": f'cat "{png}"',  # a page as PNG on stdout, as `pdftoppm -png -singlefile`
     }
     for name, body in commands.items():
         (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
@@ -112,6 +120,28 @@ def shell_env(env: dict[str, str], tmp_path: Path, home: Path) -> dict[str, str]
         "PATH": f"{bin_dir}:{os.environ['PATH']}",
         "NO_COLOR": "1",
     }
+
+
+TINY_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 72 72]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def tiny_png() -> bytes:
+    """A 1x1 white PNG."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff\xff\xff")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
 
 
 def _up(url: str, seconds: float = 15.0) -> int:

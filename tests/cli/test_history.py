@@ -155,7 +155,7 @@ def test_search_follows_checkpoints_and_finish(history: History) -> None:
     assert search(history, "giraffes") == ["question"]
 
 
-def test_a_version_1_log_is_indexed_on_opening(tmp_path: Path) -> None:
+def test_a_log_from_before_search_is_indexed_on_opening(tmp_path: Path) -> None:
     path = tmp_path / LOG_FILE
     old = sqlite3.connect(path)
     old.executescript(
@@ -170,7 +170,6 @@ def test_a_version_1_log_is_indexed_on_opening(tmp_path: Path) -> None:
         assert search(history, "otters") == ["old question"]
         history.finish(history.start("C1", "new question", None, "m"), "beavers")
         assert search(history, "beavers") == ["new question"]
-        assert history._db.execute("PRAGMA user_version").fetchone()[0] >= 2
 
 
 def test_a_damaged_log_names_the_file_and_the_fix(tmp_path: Path) -> None:

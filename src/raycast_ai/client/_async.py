@@ -180,7 +180,6 @@ class AsyncRaycastClient:
         options: ChatOptions,
         timeout: TimeoutLike,
     ) -> tuple[ModelEntry, AsyncIterator[list[Event]]]:
-        self._core.require_token()
         catalog = await self.models()
         if self._core.catalogs.stale_for(catalog, model, self._core.aliases):
             catalog = await self.models(refresh=True)

@@ -159,12 +159,6 @@ class Core:
         except RaycastError as exc:
             raise Failed(Failure(exc)) from None
 
-    def require_token(self) -> None:
-        """Before any request: without a token a chat cannot succeed, so no models fetch (and
-        no network error) should stand in front of the real cause."""
-        if not self.settings.token:
-            raise MissingAuthError()
-
     def prepare(
         self,
         catalog: Catalog,
@@ -173,7 +167,8 @@ class Core:
         options: ChatOptions,
         timeout: TimeoutLike,
     ) -> Prepared:
-        self.require_token()
+        if not self.settings.token:
+            raise MissingAuthError()
         entry = catalog.resolve(model, self.aliases)
         request = build_chat_request(messages, entry, options)
         return Prepared(

@@ -148,7 +148,6 @@ class RaycastClient:
         shape the request; `timeout` replaces the client's for this request.
         """
         chosen = chat_options(options, changes)
-        self._core.require_token()
         catalog = self.models()
         if self._core.catalogs.stale_for(catalog, model, self._core.aliases):
             catalog = self.models(refresh=True)
