@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from raycast_ai.history import (
-    _SCHEMA,
     LOG_FILE,
     AmbiguousConversationError,
     DamagedLogError,
@@ -157,19 +156,21 @@ def test_search_follows_checkpoints_and_finish(history: History) -> None:
 
 def test_a_log_from_before_search_is_indexed_on_opening(tmp_path: Path) -> None:
     path = tmp_path / LOG_FILE
-    old = sqlite3.connect(path)
+    with History(path) as history:
+        history.finish(history.start(history.create("m", "C1").id, "kept", None, "m"), "otters")
+    old = sqlite3.connect(path)  # as a log written before the search index existed
     old.executescript(
-        _SCHEMA
-        + "INSERT INTO conversations VALUES ('C1', 'm', '2025-01-01T00:00:00.000Z');"
-        + "INSERT INTO exchanges (conversation_id, prompt, response, model, started) "
-        + "VALUES ('C1', 'old question', 'an old answer about otters', 'm', 'x');"
-        + "PRAGMA user_version = 1;"
+        "DROP TRIGGER exchanges_search_insert; DROP TRIGGER exchanges_search_delete; "
+        "DROP TRIGGER exchanges_search_update; DROP TABLE exchanges_search; "
+        "INSERT INTO exchanges (conversation_id, prompt, response, model, started) "
+        "VALUES ('C1', 'old question', 'an old answer about beavers', 'm', 'x');"
     )
     old.close()
     with History(path) as history:
-        assert search(history, "otters") == ["old question"]
-        history.finish(history.start("C1", "new question", None, "m"), "beavers")
-        assert search(history, "beavers") == ["new question"]
+        assert search(history, "otters") == ["kept"]
+        assert search(history, "beavers") == ["old question"]
+        history.finish(history.start("C1", "new question", None, "m"), "badgers")
+        assert search(history, "badgers") == ["new question"]
 
 
 def test_a_damaged_log_names_the_file_and_the_fix(tmp_path: Path) -> None:
