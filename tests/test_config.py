@@ -75,3 +75,29 @@ def test_explicit_device_id_is_used_as_given(tmp_path: Path) -> None:
 def test_bad_base_url_is_a_clear_error() -> None:
     with pytest.raises(InvalidRequestError, match="http:// or https://"):
         load_settings(base_url="backend.raycast.com")
+
+
+def test_a_damaged_credentials_file_is_named_with_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RAYCAST_TOKEN", raising=False)
+    path = tmp_path / "credentials.json"
+    path.write_text('{\n  "token": "t",\n  "signing_secret": "s"\n  "device_id": 1\n}\n')
+    with pytest.raises(InvalidRequestError) as caught:
+        load_settings(home=tmp_path)
+    message = str(caught.value)
+    assert message.startswith(f"{path} is not valid JSON (line 4, column 3: ")
+    assert "raycast-ai auth set" in message
+    path.write_text("[]")
+    with pytest.raises(InvalidRequestError, match="holds no JSON object"):
+        load_settings(home=tmp_path)
+    path.write_text("")  # an empty file is an empty object
+    assert load_settings(home=tmp_path).token is None
+
+
+def test_a_damaged_device_id_is_not_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "device_id"
+    path.write_text("not a device id\n")
+    with pytest.raises(InvalidRequestError, match="does not hold a device id"):
+        load_settings(home=tmp_path).with_device_id()
+    assert path.read_text() == "not a device id\n"

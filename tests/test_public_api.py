@@ -106,6 +106,8 @@ PUBLIC: dict[str, list[str]] = {
         "GatewaySettings",
         "check_bind",
         "create_app",
+        "free_port",
+        "listen",
         "serve",
         "tune_gc",
     ],

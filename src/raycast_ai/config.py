@@ -121,6 +121,11 @@ def ensure_device_id(home: Path) -> tuple[str, str]:
         existing = ""
     if is_device_id(existing):
         return existing, f"file ({path})"
+    if existing:  # Raycast knows this device by it: a damaged one is not replaced unasked
+        raise InvalidRequestError(
+            f"{path} does not hold a device id (64 hexadecimal characters). Correct it, or "
+            "delete it to have a new one generated; nothing was changed."
+        )
     device_id = new_device_id()
     try:
         write_private(path, device_id + "\n")
@@ -129,12 +134,44 @@ def ensure_device_id(home: Path) -> tuple[str, str]:
     return device_id, f"generated, saved in {path}"
 
 
+# What re-creates each stored file, for the message that says it is damaged.
+REDO = {
+    CREDENTIALS_FILE: "run 'raycast-ai auth set' to store the credentials again",
+    CONFIG_FILE: "set the default model and aliases again ('raycast-ai models default ID', "
+    "'raycast-ai aliases set NAME ID')",
+}
+
+
 def read_json(path: Path) -> dict[str, Any]:
+    """The JSON object stored at `path`; {} when there is no file.
+
+    A file that cannot be read or is not a JSON object raises InvalidRequestError naming it,
+    the line, and the fix: ignoring it would silently drop the user's token or preferences,
+    and the next write would overwrite it.
+    """
     try:
-        payload = json.loads(path.read_text())
-    except (OSError, ValueError):
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
         return {}
-    return payload if isinstance(payload, dict) else {}
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+        raise InvalidRequestError(f"Cannot read {path}: {reason}. {_fix(path)}") from None
+    try:
+        payload = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        raise InvalidRequestError(f"{path} is not valid JSON ({where}). {_fix(path)}") from None
+    if not isinstance(payload, dict):
+        raise InvalidRequestError(f"{path} holds no JSON object. {_fix(path)}")
+    return payload
+
+
+def _fix(path: Path) -> str:
+    redo = REDO.get(path.name, "it is written again when needed")
+    return (
+        f"Correct it by hand, or move it aside (mv '{path}' '{path}.bak') and {redo}; "
+        "nothing was changed."
+    )
 
 
 def write_private(path: Path, text: str) -> None:

@@ -7,6 +7,10 @@ while it streams (`save`), and `finish` records usage and a finish reason or an 
 whose `finished` is empty is one whose writer stopped without saying why (killed, or still
 running). The file is created 0600 in a 0700 folder before SQLite opens it; SQLite gives its
 journal files the database file's mode.
+
+Prompts and responses are indexed for full-text search (FTS5). A damaged file raises
+`DamagedLogError` naming it; it is never replaced silently: `move_aside` keeps it as
+`logs.db.corrupt-<time>`, and only `raycast-ai logs repair` calls it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
+
+from raycast_ai.protocol.errors import InvalidRequestError
 
 LOG_FILE = "logs.db"
 
@@ -60,6 +66,37 @@ def new_conversation_id() -> str:
 
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+# Full-text search over prompts and responses (SQLite FTS5), kept in step with `exchanges` by
+# triggers. Added to any log that lacks it, whatever its version, and built from its rows.
+_SEARCH = """
+CREATE VIRTUAL TABLE IF NOT EXISTS exchanges_search USING fts5(
+    prompt, response, content='exchanges', content_rowid='id',
+    tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS exchanges_search_insert AFTER INSERT ON exchanges BEGIN
+    INSERT INTO exchanges_search (rowid, prompt, response)
+    VALUES (new.id, new.prompt, new.response);
+END;
+CREATE TRIGGER IF NOT EXISTS exchanges_search_delete AFTER DELETE ON exchanges BEGIN
+    INSERT INTO exchanges_search (exchanges_search, rowid, prompt, response)
+    VALUES ('delete', old.id, old.prompt, old.response);
+END;
+CREATE TRIGGER IF NOT EXISTS exchanges_search_update AFTER UPDATE OF prompt, response
+ON exchanges BEGIN
+    INSERT INTO exchanges_search (exchanges_search, rowid, prompt, response)
+    VALUES ('delete', old.id, old.prompt, old.response);
+    INSERT INTO exchanges_search (rowid, prompt, response)
+    VALUES (new.id, new.prompt, new.response);
+END;
+INSERT INTO exchanges_search (exchanges_search) VALUES ('rebuild');
+"""
+QUERY_HELP = (
+    'SQLite FTS5 syntax: words match whole words in any order, "a phrase" in order, pre* a '
+    "prefix; OR, NOT and parentheses combine them; prompt: or response: limits a word to one "
+    "of them"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +157,16 @@ class History:
         create_private(path)
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.row_factory = sqlite3.Row
+        try:
+            self._prepare()
+            self._add_search()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            if is_damage(exc):
+                raise damaged(path, exc) from None
+            raise
+
+    def _prepare(self) -> None:
         self._db.execute("PRAGMA foreign_keys = ON")
         self._db.execute("PRAGMA busy_timeout = 5000")
         # WAL: `raycast-ai logs` can read while a chat elsewhere writes; NORMAL: commits without
@@ -136,6 +183,12 @@ class History:
             self._db.executescript(
                 f"BEGIN IMMEDIATE; {''.join(steps)} PRAGMA user_version = {_VERSION}; COMMIT;"
             )
+
+    def _add_search(self) -> None:
+        """The search index and its triggers, for a new log or one written before them."""
+        found = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'exchanges_search'"
+        if self._db.execute(found).fetchone() is None:
+            self._db.executescript(f"BEGIN IMMEDIATE; {_SEARCH} COMMIT;")
 
     @classmethod
     def open(cls, home: Path) -> History:
@@ -259,17 +312,19 @@ class History:
     def recent(
         self, limit: int | None = 3, *, conversation_id: str | None = None, query: str = ""
     ) -> list[Exchange]:
-        """The last `limit` exchanges (None: all), oldest first; `query` searches prompts and
-        responses for a substring (case-insensitive for ASCII letters)."""
+        """The last `limit` exchanges (None: all), oldest first; `query` is a full-text search
+        of prompts and responses in SQLite FTS5's syntax (`QUERY_HELP`), any case and accent.
+        A query FTS5 cannot parse raises InvalidRequestError."""
         where: list[str] = []
         params: list[object] = []
         if conversation_id:
             where.append("conversation_id = ?")
             params.append(conversation_id)
         if query:
-            where.append("(prompt LIKE ? ESCAPE '\\' OR response LIKE ? ESCAPE '\\')")
-            pattern = "%" + _like_escape(query) + "%"
-            params += [pattern, pattern]
+            where.append(
+                "id IN (SELECT rowid FROM exchanges_search WHERE exchanges_search MATCH ?)"
+            )
+            params.append(query)
         sql = "SELECT * FROM exchanges"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -277,7 +332,16 @@ class History:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        rows = self._db.execute(sql, params).fetchall()
+        try:
+            rows = self._db.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            # FTS5's parse errors are plain SQLITE_ERRORs; a busy log is not the query's fault.
+            if query and getattr(exc, "sqlite_errorname", "SQLITE_ERROR") == "SQLITE_ERROR":
+                raise InvalidRequestError(
+                    f"Cannot search for {query!r} ({exc}). {QUERY_HELP}; quote anything else, "
+                    """e.g. -q '"exit code: 2"'."""
+                ) from None
+            raise
         return [_exchange(row) for row in reversed(rows)]
 
     def count(self) -> int:
@@ -314,6 +378,54 @@ def file_line(file: Mapping[str, Any]) -> str:
 
 def _exchange(row: sqlite3.Row) -> Exchange:
     return Exchange(**{key: row[key] for key in row.keys()})  # noqa: SIM118 (Row has no iter)
+
+
+class DamagedLogError(InvalidRequestError):
+    """The log file is not a SQLite database, or a damaged one; `.path` is the file."""
+
+    def __init__(self, message: str, path: Path) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def damaged(path: Path, exc: sqlite3.Error) -> DamagedLogError:
+    return DamagedLogError(
+        f"The conversation log {path} is damaged ({exc}). 'raycast-ai logs repair' moves it "
+        f"aside, kept as {path.name}.corrupt-<time> for recovery, and starts a new one.",
+        path,
+    )
+
+
+def is_damage(exc: sqlite3.Error) -> bool:
+    """SQLite's "not a database" and "malformed" errors, as opposed to a busy or locked log."""
+    name = getattr(exc, "sqlite_errorname", "")
+    if name:
+        return name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
+    return type(exc) is sqlite3.DatabaseError
+
+
+def move_aside(path: Path) -> Path:
+    """Renames the log and its WAL files to `<name>.corrupt-<UTC time>`; returns the new path."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    for suffix in ("-wal", "-shm", ""):
+        part = path.with_name(path.name + suffix)
+        if part.exists():
+            part.rename(target.with_name(target.name + suffix))
+    return target
+
+
+def check(path: Path) -> str | None:
+    """What is wrong with the log at `path` (SQLite's integrity check), or None."""
+    try:
+        with History(path) as history:
+            rows = history._db.execute("PRAGMA quick_check").fetchall()
+    except DamagedLogError as exc:
+        return exc.message
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    problems = [str(row[0]) for row in rows if row[0] != "ok"]
+    return "; ".join(problems[:3]) or None
 
 
 def _like_escape(text: str) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from raycast_ai.cli import errors
+from raycast_ai.emulator.server import EmulatorServer
 from raycast_ai.emulator.text import answer_chunks
 from raycast_ai.history import LOG_FILE, History
 from raycast_ai.protocol import errors as tree
@@ -131,3 +133,74 @@ def test_every_error_class_has_its_own_code() -> None:
     assert errors.exit_code(ValueError("x")) == errors.FAILURE
     for code in codes:
         assert f"\n  {code:<4} " in "\n" + errors.table()
+
+
+JSON_FAULTS = [
+    ("@fault:401", (), 5, "AuthenticationError"),
+    ("@fault:429 @retry-after:0", ("--retries", "0"), 8, "RateLimitError"),
+    ("@fault:truncate", (), 11, "IncompleteStreamError"),
+    ("@fault:credits_error", (), 8, "QuotaExceededError"),
+]
+
+
+@pytest.mark.parametrize(
+    ("words", "flags", "code", "kind"), JSON_FAULTS, ids=[f[0] for f in JSON_FAULTS]
+)
+def test_with_json_an_error_is_a_json_object_on_stdout(
+    run: Run, words: str, flags: tuple[str, ...], code: int, kind: str
+) -> None:
+    done = run("ask", "--json", *flags, f"question {words}")
+    assert done.code == code, done.stderr
+    error = json.loads(done.stdout)["error"]
+    assert error["type"] == kind
+    assert error["exit_code"] == code
+    assert error["message"] and error["message"] in done.stderr  # the same line for people
+
+
+def test_json_errors_keep_what_the_error_knows(invoke: Invoke) -> None:
+    cut = json.loads(invoke("--json", "cut @fault:reset-mid").stdout)["error"]
+    assert cut["type"] == "IncompleteStreamError"
+    assert cut["partial_text"] == "".join(
+        answer_chunks("cut @fault:reset-mid", "openai-gpt-4o-mini", 12)[:3]
+    )
+    unknown = invoke("--json", "-m", "gpt-4o-mni", "hi")
+    assert unknown.exit_code == 7
+    body = json.loads(unknown.stdout)["error"]
+    assert body["type"] == "ModelNotFoundError"
+    assert "openai-gpt-4o-mini" in body["suggestions"]
+
+
+def test_with_json_usage_errors_and_other_commands_are_json_too(invoke: Invoke) -> None:
+    usage = invoke("ask", "--json", "--temperature", "5", "hi")
+    assert usage.exit_code == 2
+    assert json.loads(usage.stdout)["error"]["type"] == "UsageError"
+    missing = invoke("logs", "--json", "--cid", "nope")
+    assert missing.exit_code == 3
+    assert json.loads(missing.stdout)["error"]["type"] == "InvalidRequestError"
+    # After `--`, "--json" is prompt text: the answer is printed as text.
+    plain = invoke("ask", "--", "--json @chunks:2")
+    assert plain.exit_code == 0
+    assert not plain.stdout.startswith("{")
+
+
+def test_no_token_is_said_before_any_request(
+    invoke: Invoke, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RAYCAST_TOKEN")
+    before = len(emulator.recorder.requests)
+    for args in (["hi"], ["chat"], ["-c", "more"], ["ask", "--json", "hi"]):
+        result = invoke(*args, input="hello\n")
+        assert result.exit_code == 4, args
+        assert f"Error: {errors.NO_TOKEN}\n" in result.stderr
+    assert len(emulator.recorder.requests) == before  # not even the models list
+
+
+def test_no_token_and_no_network_is_about_the_token(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RAYCAST_TOKEN")
+    monkeypatch.setenv("RAYCAST_BASE_URL", "http://127.0.0.1:9")
+    result = invoke("--retries", "0", "hi")
+    assert result.exit_code == 4
+    assert "could not reach" not in result.stderr.lower()
+    assert "raycast-ai auth set" in result.stderr and "RAYCAST_TOKEN" in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,10 +13,14 @@ import pytest
 from raycast_ai.history import (
     LOG_FILE,
     AmbiguousConversationError,
+    DamagedLogError,
     History,
+    check,
+    move_aside,
     new_conversation_id,
     to_messages,
 )
+from raycast_ai.protocol.errors import InvalidRequestError
 
 
 @pytest.fixture
@@ -107,10 +112,80 @@ def test_recent_filters_searches_and_keeps_order(history: History) -> None:
     assert [r.prompt for r in history.recent(2)] == ["second", "third"]
     assert [r.prompt for r in history.recent(None, conversation_id=a.id)] == ["first", "third"]
     assert [r.prompt for r in history.recent(None, query="ALPHA")] == ["first"]
-    assert [r.prompt for r in history.recent(None, query="%")] == ["first"]
-    assert [r.prompt for r in history.recent(None, query="a_x")] == ["third"]
-    assert [r.prompt for r in history.recent(None, query="_")] == ["third"]
+    assert [r.prompt for r in history.recent(None, query="gamma_x")] == ["third"]
     assert history.count() == 3
+
+
+def search(history: History, query: str) -> list[str]:
+    return [r.prompt for r in history.recent(None, query=query)]
+
+
+def test_search_is_full_text_in_fts5_syntax(history: History) -> None:
+    conversation = history.create("m")
+    for prompt, answer in [
+        ("what is a monad?", "A monoid in the category of endofunctors."),
+        ("exit codes", "The exit code 2 means a usage error."),
+        ("café", "Un café crème, s'il vous plaît."),
+        ("regex", "Use ^a.*b$ to match."),
+    ]:
+        history.finish(history.start(conversation.id, prompt, None, "m"), answer)
+    assert search(history, "monad") == ["what is a monad?"]
+    assert search(history, "MONOID endofunctors") == ["what is a monad?"]  # words, any order
+    assert search(history, "endo*") == ["what is a monad?"]  # a prefix
+    assert search(history, "monad OR cafe") == ["what is a monad?", "café"]  # any accent
+    assert search(history, '"exit code 2"') == ["exit codes"]  # a phrase
+    assert search(history, '"code exit"') == []
+    assert search(history, "exit NOT usage") == []
+    assert search(history, "prompt:exit") == ["exit codes"]
+    assert search(history, "response:monad") == []
+    assert search(history, "mona") == []  # whole words, not substrings
+    # A regular expression is not the syntax: it fails with how to write one.
+    with pytest.raises(InvalidRequestError, match="FTS5 syntax"):
+        history.recent(None, query="^a.*b$")
+
+
+def test_search_follows_checkpoints_and_finish(history: History) -> None:
+    conversation = history.create("m")
+    exchange = history.start(conversation.id, "question", None, "m")
+    history.save(exchange, "half an answer about zebras")
+    assert search(history, "zebras") == ["question"]
+    history.finish(exchange, "a whole answer about giraffes")
+    assert search(history, "zebras") == []
+    assert search(history, "giraffes") == ["question"]
+
+
+def test_a_log_from_before_search_is_indexed_on_opening(tmp_path: Path) -> None:
+    path = tmp_path / LOG_FILE
+    with History(path) as history:
+        history.finish(history.start(history.create("m", "C1").id, "kept", None, "m"), "otters")
+    old = sqlite3.connect(path)  # as a log written before the search index existed
+    old.executescript(
+        "DROP TRIGGER exchanges_search_insert; DROP TRIGGER exchanges_search_delete; "
+        "DROP TRIGGER exchanges_search_update; DROP TABLE exchanges_search; "
+        "INSERT INTO exchanges (conversation_id, prompt, response, model, started) "
+        "VALUES ('C1', 'old question', 'an old answer about beavers', 'm', 'x');"
+    )
+    old.close()
+    with History(path) as history:
+        assert search(history, "otters") == ["kept"]
+        assert search(history, "beavers") == ["old question"]
+        history.finish(history.start("C1", "new question", None, "m"), "badgers")
+        assert search(history, "badgers") == ["new question"]
+
+
+def test_a_damaged_log_names_the_file_and_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / LOG_FILE
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(DamagedLogError) as caught:
+        History(path)
+    assert str(path) in caught.value.message
+    assert "raycast-ai logs repair" in caught.value.message
+    assert path.read_bytes() == b"this is not a database" * 100  # untouched
+    assert check(path) is not None
+    kept = move_aside(path)
+    assert kept.name.startswith(f"{LOG_FILE}.corrupt-")
+    assert kept.read_bytes() == b"this is not a database" * 100
+    assert not path.exists()
 
 
 def test_messages_skip_exchanges_that_produced_nothing(history: History) -> None:

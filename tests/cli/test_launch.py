@@ -148,6 +148,11 @@ def test_codex_config_without_a_model_keeps_the_users_and_works_from_nothing() -
 def test_a_broken_user_config_is_named() -> None:
     with pytest.raises(click.ClickException, match=r"Cannot read your Codex config\.toml"):
         codex_config("model = ", BASE, None)
+    where = Path("/home/me/.codex/config.toml")
+    with pytest.raises(click.ClickException) as caught:
+        codex_config('model = "a"\nbroken =\n', BASE, None, source=where)
+    assert f"config.toml ({where}): " in caught.value.message
+    assert "line 2" in caught.value.message
 
 
 @pytest.mark.parametrize(

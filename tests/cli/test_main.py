@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -11,8 +12,11 @@ from click.testing import CliRunner
 
 from raycast_ai import __version__
 from raycast_ai.cli import app, commands
-from raycast_ai.cli.app import cli, with_default_command
+from raycast_ai.cli.app import cli, mistyped, with_default_command
 from raycast_ai.cli.main import main
+from raycast_ai.emulator.server import EmulatorServer
+
+from .conftest import Invoke
 
 
 def test_the_fast_help_page_is_the_one_click_prints() -> None:
@@ -112,3 +116,57 @@ def test_the_epilog_lists_the_exit_codes() -> None:
     assert "Exit codes:" in commands.epilog()
     assert "  130  interrupted (Ctrl-C)" in commands.epilog()
     assert app.cli.epilog == commands.epilog()
+
+
+@pytest.mark.parametrize(
+    ("word", "suggestion"),
+    [("modles", "raycast-ai models"), ("chta", "raycast-ai chat"), ("lgos", "raycast-ai logs")],
+)
+def test_a_mistyped_command_is_not_sent_as_a_prompt(
+    invoke: Invoke, emulator: EmulatorServer, word: str, suggestion: str
+) -> None:
+    before = len(emulator.recorder.requests)
+    result = invoke(word)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"Error: '{word}' is not a command. Did you mean '{suggestion}'?\n"
+        f"To ask it as a question: raycast-ai ask {word}\n"
+    )
+    assert len(emulator.recorder.requests) == before  # nothing was asked, not even the models
+
+
+def test_options_around_a_mistyped_command_do_not_hide_it(
+    invoke: Invoke, emulator: EmulatorServer
+) -> None:
+    before = len(emulator.recorder.requests)
+    result = invoke("modles", "--json")
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)["error"]
+    assert error["type"] == "UsageError"
+    assert "Did you mean 'raycast-ai models'?" in error["message"]
+    assert invoke("-m", "openai-gpt-4o", "chta").exit_code == 2
+    assert len(emulator.recorder.requests) == before
+
+
+def test_help_as_a_word_points_to_the_help(invoke: Invoke, emulator: EmulatorServer) -> None:
+    before = len(emulator.recorder.requests)
+    result = invoke("help")
+    assert result.exit_code == 2
+    assert "raycast-ai --help" in result.stderr
+    assert "To ask it as a question: raycast-ai ask help" in result.stderr
+    assert len(emulator.recorder.requests) == before
+
+
+def test_one_word_questions_and_explicit_asks_still_go(invoke: Invoke) -> None:
+    for args in (["hello"], ["ask", "modles"], ["ask", "help"], ["what", "are", "models"]):
+        result = invoke(*args)
+        assert result.exit_code == 0, (args, result.stderr)
+        assert result.stdout.strip()
+
+
+def test_mistyped_words_and_real_questions() -> None:
+    assert mistyped(["server"]) is not None
+    assert mistyped(["emulator"]) is not None
+    for fine in (["hello"], ["thanks"], ["-x"], ["models please"], ["explain", "logs"], []):
+        assert mistyped(fine) is None, fine

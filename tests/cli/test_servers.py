@@ -147,6 +147,8 @@ def test_serve_passes_the_attachment_hosts_of_the_flags_and_the_config(
         "*.example.org",
         "--attachment-limit",
         "50",
+        "--port",
+        "0",  # serve binds before it runs: any free port
     )
     assert result.exit_code == 0, result.stderr
     assert seen["attachment_hosts"] == ("cdn.example.com", "127.0.0.1", "*.example.org")

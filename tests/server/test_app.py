@@ -442,6 +442,7 @@ async def test_health_and_ready(http: httpx2.AsyncClient) -> None:
     ready = await http.get("/ready")
     assert ready.status_code == 200
     assert ready.json()["models"] > 5
+    assert ready.json()["ready"] is True
     assert ready.headers["x-request-id"]
 
 

@@ -7,6 +7,7 @@ import json
 import click
 
 from . import runtime
+from .completion import complete_model
 
 
 @click.group(invoke_without_command=True)
@@ -24,7 +25,7 @@ def aliases(ctx: click.Context) -> None:
 
 @aliases.command(name="set")
 @click.argument("name")
-@click.argument("model")
+@click.argument("model", shell_complete=complete_model)
 def set_(name: str, model: str) -> None:
     """Make NAME stand for MODEL (a catalog id, a model name or another alias)."""
     stored = runtime.prefs().aliases

@@ -7,12 +7,16 @@ import json
 import click
 
 from . import include, runtime, saved
+from .completion import complete_model
 
 
 @click.command()
 @click.argument("prompt", nargs=-1)
 @click.option(
-    "-m", "--model", help="Catalog id, model name or alias (default: 'raycast-ai models default')."
+    "-m",
+    "--model",
+    shell_complete=complete_model,
+    help="Catalog id, model name or alias (default: 'raycast-ai models default').",
 )
 @click.option("-s", "--system", help="A system prompt.")
 @click.option("--role", metavar="NAME", help="A saved system prompt ('raycast-ai roles').")
@@ -123,7 +127,7 @@ def ask(
 
     \b
         git diff | raycast-ai "write a commit message"
-        raycast-ai -m claude-sonnet-4 -x "a bash one-liner to count lines of *.py"
+        raycast-ai -m anthropic-claude-sonnet-4 -x "a bash one-liner to count lines of *.py"
         raycast-ai -a screenshot.png "what does this error mean?"
         pdftoppm -png -r 50 -singlefile a.pdf | raycast-ai -a - "describe the page"
 

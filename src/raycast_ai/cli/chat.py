@@ -19,6 +19,7 @@ import click
 from raycast_ai.history import create_private
 
 from . import runtime, saved
+from .completion import complete_model
 
 if TYPE_CHECKING:
     from .exchange import Session
@@ -42,7 +43,9 @@ End a line with \\ to continue it, or wrap several lines in \"\"\" ... \"\"\".""
 
 
 @click.command()
-@click.option("-m", "--model", help="Catalog id, model name or alias.")
+@click.option(
+    "-m", "--model", shell_complete=complete_model, help="Catalog id, model name or alias."
+)
 @click.option("-s", "--system", help="A system prompt.")
 @click.option("--role", metavar="NAME", help="A saved system prompt ('raycast-ai roles').")
 @click.option(

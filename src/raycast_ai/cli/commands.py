@@ -26,6 +26,7 @@ COMMANDS = {
     "commands": "Import and list AI Commands exported from Raycast.",
     "run": "Run an imported AI Command.",
     "roles": "Saved system prompts for ask and chat.",
+    "completion": "Print the shell completion script (bash, zsh, fish).",
 }
 # Commands whose module is not named after them (`commands` is this module).
 MODULES = {"commands": "aicommands"}

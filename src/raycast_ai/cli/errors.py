@@ -17,11 +17,18 @@ Exit codes (also shown by `raycast-ai --help`):
     12   cannot reach Raycast (APIConnectionError)
     13   Raycast did not answer in time (APITimeoutError)
     130  interrupted (Ctrl-C)
+
+With `--json`, an error is also printed on stdout as one JSON object (`as_json`), so a script
+that parses stdout always gets JSON; the line on stderr stays for people.
 """
 
 from __future__ import annotations
 
 from raycast_ai.protocol import errors
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING: `--help` is printed without importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 OK = 0
 FAILURE = 1
@@ -57,6 +64,25 @@ def missing_extra(error: BaseException) -> str | None:
     if top not in CLI_EXTRA_MODULES:
         return None
     return f"{top} is not installed; the command line needs it: pip install 'raycast-ai[cli]'"
+
+
+def as_json(error: BaseException, line: str, code: int) -> dict[str, Any]:
+    """`{"error": {"type", "message", "exit_code", ...}}`: the class name, the line shown on
+    stderr, the exit code, and what the error knows (HTTP status, Raycast's error type, the
+    wait a rate limit asks for, the part of an answer that arrived)."""
+    body: dict[str, Any] = {
+        "type": "UsageError" if code == USAGE else type(error).__name__,
+        "message": line,
+        "exit_code": code,
+    }
+    for name in ("status_code", "retry_after", "model", "suggestions", "partial_text"):
+        value = getattr(error, name, None)
+        if value not in (None, "", ()):
+            body[name] = list(value) if isinstance(value, tuple) else value
+    kind = getattr(error, "type", None)
+    if isinstance(kind, str) and kind:
+        body["raycast_type"] = kind
+    return {"error": body}
 
 
 def exit_code(error: BaseException) -> int:

@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from raycast_ai.history import History, new_conversation_id, to_messages
+from raycast_ai.history import (
+    LOG_FILE,
+    DamagedLogError,
+    History,
+    damaged,
+    is_damage,
+    new_conversation_id,
+    to_messages,
+)
 from raycast_ai.protocol.completion import Collector
 from raycast_ai.protocol.events import Citation, ImageLink, Notice, ReasoningDelta, TextDelta, Usage
 
@@ -245,7 +253,14 @@ class Session:
             self._log_failed(exc)
 
     def _log_failed(self, exc: sqlite3.Error) -> None:
-        runtime.err(f"warning: could not write the conversation log ({exc}); logging is off.")
+        assert self.log is not None
+        if is_damage(exc):
+            runtime.err(f"warning: {damaged(self.log.path, exc).message} Logging is off.")
+        else:
+            runtime.err(
+                f"warning: could not write the conversation log {self.log.path} ({exc}); "
+                "logging is off."
+            )
         self.log = None
 
 
@@ -302,19 +317,28 @@ def open_session(
 ) -> Iterator[Session]:
     """A new conversation, or with `resume` (the latest) or `cid` a logged one continued.
 
-    The model is `model`, else the continued conversation's, else the stored default.
+    The model is `model`, else the continued conversation's, else the stored default. No
+    token fails here, before the log is opened or any request (the models list) is made.
     """
     from raycast_ai.protocol.errors import InvalidRequestError
 
+    runtime.require_token()
     continuing = resume or bool(cid)
     history: History | None = None
     if log or continuing:
         try:
             history = runtime.open_history()
-        except (sqlite3.Error, OSError) as exc:
+        except DamagedLogError as exc:
             if continuing:
-                raise InvalidRequestError(f"Cannot open the conversation log: {exc}") from None
-            runtime.err(f"warning: cannot open the conversation log ({exc}); not logging.")
+                raise
+            runtime.err(f"warning: {exc.message} Not logging this exchange.")
+        except (sqlite3.Error, OSError) as exc:
+            where = runtime.home() / LOG_FILE
+            if continuing:
+                raise InvalidRequestError(
+                    f"Cannot open the conversation log {where}: {exc}"
+                ) from None
+            runtime.err(f"warning: cannot open the conversation log {where} ({exc}); not logging.")
     try:
         default = runtime.prefs().default_model
         if history is not None and continuing:

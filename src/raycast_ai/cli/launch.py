@@ -25,6 +25,7 @@ from typing import Any
 import click
 
 from . import runtime
+from .completion import complete_model
 
 HOST = "127.0.0.1"
 STARTUP_SECONDS = 30.0
@@ -68,7 +69,12 @@ class AgentNotFoundError(click.ClickException):
 )
 @click.argument("agent_name", metavar="AGENT", type=click.Choice(sorted(AGENTS)))
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-@click.option("-m", "--model", help="The model the agent asks for (default: your default model).")
+@click.option(
+    "-m",
+    "--model",
+    shell_complete=complete_model,
+    help="The model the agent asks for (default: your default model).",
+)
 @click.option(
     "--gateway",
     metavar="URL",
@@ -102,7 +108,7 @@ def launch(
     \b
         raycast-ai launch claude
         raycast-ai launch claude -p "explain this repository"
-        raycast-ai launch --model openai-gpt-5 codex exec "fix the failing test"
+        raycast-ai launch --model openai-gpt-4o codex exec "fix the failing test"
 
     Options go before AGENT. Claude Code gets ANTHROPIC_BASE_URL, ANTHROPIC_AUTH_TOKEN and,
     with --model, ANTHROPIC_MODEL.
@@ -194,18 +200,26 @@ def write_codex_home(home: Path, user_home: Path, base_url: str, model: str | No
         user_text = (user_home / "config.toml").read_text(encoding="utf-8")
     except FileNotFoundError:
         user_text = ""
-    (home / "config.toml").write_text(codex_config(user_text, base_url, model), encoding="utf-8")
+    text = codex_config(user_text, base_url, model, source=user_home / "config.toml")
+    (home / "config.toml").write_text(text, encoding="utf-8")
     for name in CODEX_SHARED:
         if (user_home / name).exists() and not (home / name).exists():
             (home / name).symlink_to(user_home / name)
 
 
-def codex_config(user_text: str, base_url: str, model: str | None) -> str:
-    """The user's config.toml with a 'raycast' model provider at `base_url`, selected."""
+def codex_config(
+    user_text: str, base_url: str, model: str | None, *, source: Path | None = None
+) -> str:
+    """The user's config.toml (read from `source`) with a 'raycast' model provider at
+    `base_url`, selected."""
     try:
         config = tomllib.loads(user_text)
     except tomllib.TOMLDecodeError as exc:
-        raise click.ClickException(f"Cannot read your Codex config.toml: {exc}") from None
+        where = f" ({source})" if source else ""
+        raise click.ClickException(
+            f"Cannot read your Codex config.toml{where}: {exc}. Correct it there (Codex CLI "
+            "reads it too); raycast-ai did not change it."
+        ) from None
     config["model_provider"] = PROVIDER
     if model:
         config["model"] = model

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import runtime
+from .completion import complete_model
 
 if TYPE_CHECKING:
     from raycast_ai.protocol.catalog import Catalog, ModelEntry
@@ -23,9 +24,9 @@ def models(ctx: click.Context, as_json: bool, show_all: bool, refresh: bool) -> 
     """List the models, or set the default one.
 
     \b
-        raycast-ai models                   id, name, provider, context; * marks the default
-        raycast-ai models default ID        use ID when no -m is given
-        raycast-ai aliases set fast ID      a short name of your own
+        raycast-ai models                           ids, names, providers; * the default
+        raycast-ai models default openai-gpt-4o     use it when no -m is given
+        raycast-ai aliases set fast openai-gpt-4o   a short name of your own
 
     Pro models need Raycast Pro (or the AI add-on); deprecated ones show with --all.
     """
@@ -105,7 +106,7 @@ def table(entries: Sequence[ModelEntry], default: str, *, color: bool = False) -
 
 
 @models.command(name="default")
-@click.argument("model", required=False)
+@click.argument("model", required=False, shell_complete=complete_model)
 def default_(model: str | None) -> None:
     """Show the default model, or make MODEL (an id, name or alias) the default."""
     with runtime.make_client() as client:

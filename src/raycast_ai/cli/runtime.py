@@ -95,6 +95,15 @@ def make_client(*, timeout: float | None = None, max_retries: int | None = None)
     return RaycastClient(**options)
 
 
+def require_token() -> None:
+    """MissingAuthError (exit 4, with how to sign in) unless a token is configured."""
+    from raycast_ai.config import load_settings
+    from raycast_ai.protocol.errors import MissingAuthError
+
+    if not load_settings().token:
+        raise MissingAuthError()
+
+
 def open_history() -> History:
     from raycast_ai.history import History
 

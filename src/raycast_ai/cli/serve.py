@@ -69,9 +69,22 @@ def serve(
         raycast-ai serve
         export OPENAI_BASE_URL=http://127.0.0.1:8080/v1 OPENAI_API_KEY=unused
     """
-    from raycast_ai.server import serve as run
+    from raycast_ai import server
+
+    # Refusals first (no key beyond loopback, a damaged config.json, a busy port): nothing is
+    # printed for a gateway that will not start.
+    server.check_bind(host, server.GatewaySettings.from_env(api_keys))
+    runtime.prefs()
+    sock = server.listen(host, port)
+
+    def run(*args: Any, **options: Any) -> None:
+        try:
+            server.serve(*args, sock=sock, **options)
+        finally:
+            sock.close()
 
     shown = f"[{host}]" if ":" in host else host
+    port = sock.getsockname()[1]
     runtime.err(f"OpenAI-compatible gateway on http://{shown}:{port}/v1 (Ctrl+C stops it)")
     # uvicorn stops cleanly on Ctrl+C, then raises it again: here it is the normal way out.
     with contextlib.suppress(KeyboardInterrupt):

@@ -43,7 +43,10 @@ class CatalogCache:
         now = time.time()
         if self._catalog is not None and 0 <= now - self._at < self.ttl:
             return self._catalog
-        stored = read_json(self._path)
+        try:
+            stored = read_json(self._path)
+        except RaycastError:  # a damaged cache is fetched again, and overwritten
+            return None
         fetched_at = stored.get("fetched_at")
         if (
             stored.get("base_url") == self._base_url

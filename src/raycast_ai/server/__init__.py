@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import errno
 import gc
 import logging
+import socket
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
     from .app import create_app
 
 log = logging.getLogger("raycast_ai.server")
+
+STARTUP_FAILURE = 3  # uvicorn's exit status when the app does not start
 
 _GATEWAY_FIELDS = frozenset(f.name for f in dataclasses.fields(GatewaySettings)) - {
     "api_keys",
@@ -35,9 +39,11 @@ def serve(
     api_keys: Iterable[str] = (),
     *,
     log_level: str = "warning",
+    sock: socket.socket | None = None,
     **client_kwargs: Any,
 ) -> None:
-    """Run the gateway until interrupted.
+    """Run the gateway until interrupted, on `sock` if given (see `listen`), else on a socket
+    bound to `host`:`port`.
 
     `api_keys` default to the comma separated RAYCAST_AI_API_KEYS. Listening beyond loopback
     without a key is refused: anyone who can reach the port could spend the Raycast token.
@@ -59,12 +65,13 @@ def serve(
 
     from .app import create_app
 
+    sock = sock or listen(host, port)
     app = create_app(settings)
     tune_gc()
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=host,
-        port=port,
+        port=sock.getsockname()[1],
         log_level=log_level,
         log_config=_log_config(log_level),
         loop="auto",  # uvloop when installed
@@ -73,6 +80,48 @@ def serve(
         access_log=log_level in ("trace", "debug", "info"),
         backlog=4096,
     )
+    server = uvicorn.Server(config)
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn stops cleanly on Ctrl+C, then raises it again
+        pass
+    finally:
+        sock.close()
+    if not server.started:
+        raise SystemExit(STARTUP_FAILURE)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to `host`:`port` (port 0: any free one), so that a busy port is found
+    before anything is printed, and reported with a free port to use instead."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise InvalidRequestError(
+                f"Port {port} is in use, try --port {free_port(host, port)}."
+            ) from None
+        raise InvalidRequestError(f"Cannot listen on {host} port {port}: {exc.strerror}.") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def free_port(host: str, after: int) -> int:
+    """The first free port above `after` (of the next 100), else one the system picks."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for port in [*range(after + 1, min(after + 101, 65536)), 0]:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((host.strip("[]"), port))
+            except OSError:
+                continue
+            free: int = probe.getsockname()[1]
+            return free
+    raise InvalidRequestError(f"No free port to listen on at {host}.")
 
 
 def tune_gc() -> None:
@@ -116,4 +165,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["GatewaySettings", "check_bind", "create_app", "serve", "tune_gc"]
+__all__ = ["GatewaySettings", "check_bind", "create_app", "free_port", "listen", "serve", "tune_gc"]

@@ -127,7 +127,11 @@ def _routes(settings: GatewaySettings) -> list[Route]:
         return json_response({"status": "ok"})
 
     async def ready(request: Request) -> Response:
-        """200 once Raycast's model list was fetched within READY_REFRESH seconds, else 503."""
+        """200 once Raycast's model list was fetched within READY_REFRESH seconds and a token
+        is configured; else 503 with `ready: false` and the reason."""
+        reason = missing_credentials(_client(request))
+        if reason is not None:
+            return json_response({"status": "not ready", "ready": False, "reason": reason}, 503)
         stale = time.monotonic() - last_check[0] > READY_REFRESH
         try:
             with anyio.fail_after(READY_TIMEOUT):
@@ -140,7 +144,7 @@ def _routes(settings: GatewaySettings) -> list[Route]:
             return _error(ErrorInfo(503, late, "timeout_error", "upstream_timeout"))
         if stale:
             last_check[0] = time.monotonic()
-        return json_response({"status": "ready", "models": len(catalog.models)})
+        return json_response({"status": "ready", "ready": True, "models": len(catalog.models)})
 
     async def list_models(request: Request) -> Response:
         catalog = await _catalog(request.app)
@@ -181,6 +185,18 @@ def _routes(settings: GatewaySettings) -> list[Route]:
             for path, dialect in CHAT_ROUTES.items()
         ),
     ]
+
+
+def missing_credentials(client: AsyncRaycastClient) -> str | None:
+    """Why no chat request can succeed with this client's settings, or None. The model list
+    answers without a token, so fetching it alone would call a gateway ready that is not."""
+    settings = client.settings
+    if not settings.token:
+        return (
+            "No Raycast token: every chat request would fail. Set RAYCAST_TOKEN or run "
+            "'raycast-ai auth set', then restart the gateway."
+        )
+    return None
 
 
 def _error(info: ErrorInfo, path: str = "") -> Response:

@@ -51,7 +51,7 @@ def openapi_document() -> dict[str, Any]:
     model_id = {"name": "model_id", "in": "path", "required": True, "schema": {"type": "string"}}
     paths: dict[str, Any] = {
         "/health": _get("The gateway is up"),
-        "/ready": _get("Raycast's model list was fetched recently"),
+        "/ready": _get("A Raycast token is set and Raycast's model list was fetched recently"),
         "/v1/models": _get("The models Raycast offers"),
         "/v1/models/{model_id}": _get("One model, by any name chat accepts", [model_id]),
     }
