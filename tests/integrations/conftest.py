@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from raycast_ai.emulator import EMULATOR_SECRET
+from chaos import Gateway
+from raycast_ai.emulator import EMULATOR_SECRET, EMULATOR_TOKEN
 from raycast_ai.emulator.server import EmulatorServer
+from raycast_ai.server import GatewaySettings, create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "install-test-venvs.sh"
@@ -65,3 +67,17 @@ def emulator_env(emulator: EmulatorServer, home: Path, **extra: str) -> dict[str
         **extra,
     )
     return env
+
+
+@pytest.fixture(scope="session")
+def gateway(emulator: EmulatorServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`raycast-ai serve`'s app under uvicorn over the emulator; its base URL."""
+    options = {
+        "token": EMULATOR_TOKEN,
+        "signing_secret": EMULATOR_SECRET,
+        "base_url": emulator.base_url,
+        "home": tmp_path_factory.mktemp("gateway-home"),
+        "max_retries": 0,
+    }
+    with Gateway(create_app(GatewaySettings(client_options=options))) as server:
+        yield server.base_url
