@@ -20,6 +20,8 @@ from raycast_ai.protocol.request import CHAT_PATH
 
 from .conftest import emulator_env
 
+pytestmark = pytest.mark.slow  # each needs its venv (made once, minutes the first time)
+
 DRIVER = Path(__file__).with_name("g4f_driver.py")
 VERSIONS = ("6.7.1", "8.8.6")
 MODEL = "openai-gpt-4o-mini"

@@ -24,6 +24,8 @@ from raycast_ai.protocol.request import CHAT_PATH, MODELS_PATH
 
 from .conftest import emulator_env
 
+pytestmark = pytest.mark.slow  # each needs its venv (made once, minutes the first time)
+
 MODEL = "raycast/openai-gpt-4o-mini"
 # A 1x1 PNG.
 PNG = bytes.fromhex(

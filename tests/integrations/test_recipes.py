@@ -23,6 +23,8 @@ from raycast_ai.protocol.request import CHAT_PATH
 
 from .conftest import ROOT, emulator_env
 
+pytestmark = pytest.mark.slow  # each needs its venv (made once, minutes the first time)
+
 README = ROOT / "README.md"
 DOCUMENTED = "http://127.0.0.1:8080"
 # LiteLLM (and aider through it) would download its price list at start.

@@ -43,8 +43,6 @@ from raycast_ai.protocol.events import Usage as RaycastUsage
 
 from ._g4f_compat import g4f_error
 
-__all__ = ["Raycast"]
-
 # g4f's arguments that mean the same to Raycast; the rest (stop, max_tokens, ...) it drops, as
 # g4f's own providers drop what their service does not take.
 _CHAT_ARGUMENTS = ("temperature", "reasoning_effort", "tools", "tool_choice")
