@@ -5,7 +5,7 @@ provider. The emulator's address, secret and the data folder come from the envir
 Reads a JSON object of calls, `{"key": {"way": ..., "token": ..., "model": ..., "prompt": ...,
 "effort": ...}}`, from stdin and prints their results under the same keys, as one JSON object
 (one process for them all: importing g4f takes seconds). `way`: client, client-stream, async,
-async-stream, legacy, legacy-stream, legacy-async, models, tools.
+async-stream, legacy, legacy-stream, legacy-async, models, tools, image.
 """
 
 from __future__ import annotations
@@ -22,6 +22,11 @@ from g4f.client import AsyncClient, Client
 from raycast_ai.integrations.g4f import Raycast
 
 g4f.debug.version_check = False  # no PyPI lookup from a test
+# A 1x1 PNG.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e2219bc40000000049454e44ae426082"
+)
 TOOLS = [
     {
         "type": "function",
@@ -85,6 +90,16 @@ def run(way: str, token: str, model: str, prompt: str, effort: str | None) -> di
     if way == "tools":
         completion = Client().chat.completions.create(
             model=model, messages=messages, provider=Raycast, api_key=token, tools=TOOLS
+        )
+        return completion_result(completion)
+    if way == "image":
+        completion = Client().chat.completions.create(
+            model=model,
+            messages=messages,
+            provider=Raycast,
+            api_key=token,
+            image=PNG,
+            image_name="dot.png",
         )
         return completion_result(completion)
     if way == "client-stream":

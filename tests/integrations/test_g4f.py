@@ -56,6 +56,7 @@ def calls() -> dict[str, dict[str, str]]:
         "reasoning": call("client-stream", "Why", model="openai_o1-o3", effort="high"),
         "reasoning-whole": call("async", "Why", model="openai_o1-o3", effort="high"),
         "tools": call("tools", "The weather in Paris? @tool"),
+        "image": call("image", "What is this?"),
         "models": call("models", ""),
         **{
             f"401-{way}": call(way, "Hello @fault:401")
@@ -158,6 +159,14 @@ def test_a_tool_call_comes_out_as_g4f_tool_calls(g4f: Run) -> None:
     assert set(json.loads(call["arguments"])) == {"city"}
     [body] = g4f.requests["tools"]
     assert [t["function"]["name"] for t in body["tools"]] == ["get_weather"]
+
+
+def test_an_image_in_media_is_uploaded(g4f: Run) -> None:
+    result = g4f["image"]
+    assert "error" not in result, result
+    assert result["text"]
+    [body] = g4f.requests["image"]
+    assert "attachments" in json.dumps(body["messages"])
 
 
 def test_the_model_list_is_the_catalog(g4f: Run) -> None:
