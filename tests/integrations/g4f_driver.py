@@ -4,8 +4,8 @@ provider. The emulator's address, secret and the data folder come from the envir
 
 Reads a JSON object of calls, `{"key": {"way": ..., "token": ..., "model": ..., "prompt": ...,
 "effort": ...}}`, from stdin and prints their results under the same keys, as one JSON object
-(one process for them all: importing g4f takes seconds). `way`: client, client-stream, async,
-async-stream, legacy, legacy-stream, legacy-async, models, tools, image.
+(one process for them all: importing g4f takes seconds). `way`: client, client-provider,
+client-stream, async, async-stream, legacy, legacy-stream, legacy-async, models, tools, image.
 """
 
 from __future__ import annotations
@@ -87,6 +87,9 @@ def run(way: str, token: str, model: str, prompt: str, effort: str | None) -> di
             model=model, messages=messages, provider=Raycast, api_key=token, **extra
         )
         return completion_result(completion)
+    if way == "client-provider":  # the provider and the key given to the client itself
+        client = Client(provider=Raycast, api_key=token)
+        return completion_result(client.chat.completions.create(model=model, messages=messages))
     if way == "tools":
         completion = Client().chat.completions.create(
             model=model, messages=messages, provider=Raycast, api_key=token, tools=TOOLS

@@ -48,6 +48,7 @@ def calls() -> dict[str, dict[str, str]]:
     return {
         "client": call("client", "Hello"),
         "async": call("async", "Hello"),
+        "client-provider": call("client-provider", "Hello"),
         "client-stream": call("client-stream", "Hello @chunks:6"),
         "async-stream": call("async-stream", "Hello @chunks:6"),
         "legacy": call("legacy", "Hello @chunks:5"),
@@ -116,7 +117,7 @@ def g4f(
     return Run(version, results, requests)
 
 
-@pytest.mark.parametrize("way", ["client", "async"])
+@pytest.mark.parametrize("way", ["client", "async", "client-provider"])
 def test_a_whole_answer_with_usage(g4f: Run, way: str) -> None:
     result = g4f[way]
     assert "error" not in result, result
