@@ -3,11 +3,12 @@
 # in, at pinned versions, under .cache/venvs: g4f 6.7.1 and the newest g4f cannot share one, and
 # llm, the recipes' clients and aider would pull our dev environment's versions around. A venv
 # whose pins (and, for those holding raycast-ai, pyproject.toml) have not changed is kept.
-# Usage: scripts/install-test-venvs.sh [NAME ...]   (no NAME: all of them)
+# Usage: scripts/install-test-venvs.sh [NAME ...]   (no NAME: all of them; RAYCAST_AI_VENVS: another
+# folder than .cache/venvs)
 set -eu
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
-ROOT=.cache/venvs
+ROOT="${RAYCAST_AI_VENVS:-.cache/venvs}"
 
 # NAME|holds raycast-ai (editable, from this working tree)|packages
 SPECS='g4f-6.7.1|yes|g4f==6.7.1

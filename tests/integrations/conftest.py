@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -25,11 +25,13 @@ CREATE_HINT = (
 )
 
 
-def venv_bin(name: str) -> Path:
+def venv_bin(name: str, env: Mapping[str, str] | None = None) -> Path:
     """The bin folder of the venv `name`, made now if it is missing or out of date; a venv that
-    cannot be made fails the test with how to make it, never skips it."""
-    done = subprocess.run([str(SCRIPT), name], capture_output=True, text=True, cwd=ROOT)
-    python = VENVS / name / "bin" / "python"
+    cannot be made fails the test with how to make it, never skips it. `env` (the script's
+    environment) may name another folder in RAYCAST_AI_VENVS."""
+    env = dict(os.environ if env is None else env)
+    done = subprocess.run([str(SCRIPT), name], capture_output=True, text=True, cwd=ROOT, env=env)
+    python = ROOT / env.get("RAYCAST_AI_VENVS", VENVS) / name / "bin" / "python"
     if done.returncode != 0 or not python.exists():
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
         pytest.fail(f"The '{name}' test environment could not be made. {CREATE_HINT}\n{tail}")
