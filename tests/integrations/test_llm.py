@@ -98,6 +98,12 @@ def test_llm_models_lists_the_catalog_and_fetches_it_only_on_the_first_start(
     llm.run("models", "list", "--async")
     assert model_fetches(emulator) == before + 1  # later starts read the kept catalog
     assert again == first
+    refreshed = llm.run("raycast", "models", "--refresh")
+    assert model_fetches(emulator) == before + 2
+    assert "raycast/openai_o1-o3" in refreshed and "raycast/raycast-ray1" in refreshed
+    options = llm.run("models", "list", "--options", "-m", "raycast/openai_o1-o3")
+    assert "reasoning_effort" in options and "low, medium, high" in options
+    assert "temperature" in options
 
 
 def test_the_first_start_without_a_token_offers_the_default_model(
@@ -159,6 +165,17 @@ def test_a_wrong_option_says_which_values_fit(llm: Llm, emulator: EmulatorServer
     error = llm.run("-m", MODEL, "-o", "reasoning_effort", "high", mark, check=False)
     assert "openai-gpt-4o-mini does not take a reasoning effort" in error
     assert chats(emulator, mark) == []
+
+
+def test_a_conversation_continues_with_c(llm: Llm, emulator: EmulatorServer) -> None:
+    first, second = nonce(), nonce()
+    llm.run("-m", MODEL, f"Hello {first}")
+    llm.run("-c", f"And again {second}")
+    [request] = chats(emulator, second)
+    messages = request.json()["messages"]
+    assert [m["author"] for m in messages] == ["user", "assistant", "user"]
+    assert first in json.dumps(messages[0]) and second in json.dumps(messages[2])
+    assert len(messages[1]["content"]["text"]) > 20  # the first answer, sent back
 
 
 def test_usage_is_in_llm_logs(llm: Llm) -> None:

@@ -28,9 +28,8 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 from raycast_ai.attachments import Attachment
-from raycast_ai.client import AsyncRaycastClient, RaycastClient
-from raycast_ai.client._catalog import MODELS_CACHE_FILE
-from raycast_ai.config import load_settings, read_json
+from raycast_ai.client import AsyncRaycastClient
+from raycast_ai.config import Settings, load_settings
 from raycast_ai.protocol.catalog import ALIASES, Catalog
 from raycast_ai.protocol.errors import MissingAuthError, RaycastError
 from raycast_ai.protocol.events import (
@@ -41,6 +40,7 @@ from raycast_ai.protocol.events import (
 )
 from raycast_ai.protocol.events import Usage as RaycastUsage
 
+from ._catalog import fetch_catalog, kept_catalog
 from ._g4f_compat import g4f_error
 
 # g4f's arguments that mean the same to Raycast; the rest (stop, max_tokens, ...) it drops, as
@@ -71,7 +71,7 @@ class Raycast(AsyncGeneratorProvider, ProviderModelMixin):  # type: ignore[misc]
     def get_models(cls, api_key: str | None = None, **kwargs: Any) -> list[str]:
         """The catalog's ids: from the catalog kept in the data folder, else fetched once with
         the token (`api_key`, else the settings), else the default model alone."""
-        catalog = _cached_catalog() or _fetched_catalog(api_key)
+        catalog = kept_catalog() or _fetched_catalog(api_key)
         if catalog is not None:
             cls.models = [entry.id for entry in catalog.visible()]
             cls.vision_models = [e.id for e in catalog.visible() if _sees(e.abilities)]
@@ -151,7 +151,7 @@ def _attachments(media: object) -> list[Attachment]:
     return found
 
 
-def _settings(api_key: str | None, base_url: object) -> Any:
+def _settings(api_key: str | None, base_url: object) -> Settings:
     settings = load_settings(
         token=api_key or None, base_url=base_url if isinstance(base_url, str) else None
     )
@@ -160,25 +160,12 @@ def _settings(api_key: str | None, base_url: object) -> Any:
     return settings
 
 
-def _cached_catalog() -> Catalog | None:
-    """The catalog the library keeps in the data folder, however old: a list of names."""
-    settings = load_settings()
-    stored = read_json(settings.home / MODELS_CACHE_FILE)
-    if stored.get("base_url") != settings.base_url:
-        return None
-    try:
-        return Catalog.parse(stored.get("payload"))
-    except RaycastError:
-        return None
-
-
 def _fetched_catalog(api_key: str | None) -> Catalog | None:
+    token = api_key or load_settings().token
+    if not token:
+        return None
     try:
-        settings = load_settings(token=api_key or None)
-        if not settings.token:
-            return None
-        with RaycastClient(settings=settings, timeout=10.0, max_retries=0) as client:
-            return client.models()
+        return fetch_catalog(token, timeout=10.0)
     except RaycastError:
         return None
 

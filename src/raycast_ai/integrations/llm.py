@@ -27,9 +27,8 @@ from pydantic import Field, field_validator
 
 from raycast_ai.attachments import Attachment
 from raycast_ai.client import AsyncRaycastClient, RaycastClient
-from raycast_ai.client._catalog import MODELS_CACHE_FILE
-from raycast_ai.config import Settings, load_settings, read_json
-from raycast_ai.protocol.catalog import Catalog, ModelEntry
+from raycast_ai.config import Settings, load_settings
+from raycast_ai.protocol.catalog import ModelEntry
 from raycast_ai.protocol.errors import RaycastError
 from raycast_ai.protocol.events import (
     Event,
@@ -39,6 +38,8 @@ from raycast_ai.protocol.events import (
     Usage,
 )
 from raycast_ai.protocol.files import IMAGE_TYPES
+
+from ._catalog import fetch_catalog, kept_catalog
 
 PREFIX = "raycast/"
 KEY = "raycast"
@@ -63,8 +64,11 @@ def register_commands(cli: click.Group) -> None:
     @click.option("--refresh", is_flag=True, help="Fetch the list from Raycast now.")
     def models(refresh: bool) -> None:
         """List the Raycast models llm offers, as raycast/<id>."""
-        entries = fetch_catalog(token(), timeout=30.0).visible() if refresh else catalog_models()
-        for entry in entries:
+        try:
+            entries = fetch_catalog(token(), timeout=30.0).visible() if refresh else None
+        except RaycastError as exc:
+            raise click.ClickException(exc.message) from exc
+        for entry in entries or catalog_models():
             click.echo(f"{PREFIX}{entry.id}  {entry.name}")
 
 
@@ -76,28 +80,13 @@ def token() -> str | None:
 def catalog_models() -> list[ModelEntry]:
     """The kept catalog's models; on the very first start, fetched once if a token is found."""
     catalog = kept_catalog()
-    if catalog is None and token():
+    key = token() if catalog is None else None
+    if key:
         try:
-            catalog = fetch_catalog(token(), timeout=FIRST_FETCH_TIMEOUT)
+            catalog = fetch_catalog(key, timeout=FIRST_FETCH_TIMEOUT)
         except RaycastError:
-            catalog = None
+            catalog = None  # offline: the default model now, another try on the next start
     return list(catalog.visible()) if catalog is not None else [FALLBACK]
-
-
-def kept_catalog() -> Catalog | None:
-    settings = load_settings()
-    stored = read_json(settings.home / MODELS_CACHE_FILE)
-    if stored.get("base_url") != settings.base_url:
-        return None
-    try:
-        return Catalog.parse(stored.get("payload"))
-    except RaycastError:
-        return None
-
-
-def fetch_catalog(key: str | None, *, timeout: float) -> Catalog:
-    with RaycastClient(token=key, timeout=timeout, max_retries=0) as client:
-        return client.models(refresh=True)
 
 
 def _options_for(entry: ModelEntry) -> type[llm.Options]:
