@@ -67,6 +67,9 @@ def calls() -> dict[str, dict[str, str]]:
             f"429-{way}": call(way, "Hello @fault:429 @retry-after:0")
             for way in ("client", "async")
         },
+        "403": call("client", "Hello @fault:403"),
+        "500": call("client-stream", "Hello @fault:500 @retry-after:0"),
+        "truncated": call("legacy", "Hello @fault:truncate"),
         "no-token": call("client", "Hello", token=""),
         "unknown-model": call("client", "Hello", model="openai-gpt-4o-mimi"),
     }
@@ -190,6 +193,22 @@ def test_a_429_is_g4f_rate_limit_error_with_our_message(g4f: Run, way: str) -> N
     assert result["error"] == "g4f.errors.RateLimitError"
     assert "Raycast rate limit reached (HTTP 429)" in result["message"]
     assert len(g4f.requests[f"429-{way}"]) == 3  # the library's two retries ran first
+
+
+@pytest.mark.parametrize(
+    ("key", "error", "words"),
+    [
+        ("403", "ResponseStatusError", "Raycast refused access (HTTP 403)"),
+        ("500", "ResponseStatusError", "Raycast failed with HTTP 500"),
+        ("truncated", "ResponseError", "The Raycast stream ended before the answer was finished"),
+    ],
+)
+def test_other_failures_are_g4f_errors_never_an_empty_answer(
+    g4f: Run, key: str, error: str, words: str
+) -> None:
+    result = g4f[key]
+    assert result["error"] == f"g4f.errors.{error}", result
+    assert words in result["message"]
 
 
 def test_no_token_is_g4f_missing_auth_error_saying_how(g4f: Run) -> None:
