@@ -2,7 +2,8 @@
 # Makes the virtual environments the integration tests (tests/integrations/) run other packages
 # in, at pinned versions, under .cache/venvs: g4f 6.7.1 and the newest g4f cannot share one, and
 # llm, the recipes' clients and aider would pull our dev environment's versions around. A venv
-# whose pins (and, for those holding raycast-ai, pyproject.toml) have not changed is kept.
+# whose pins (and, for those holding raycast-ai, pyproject.toml and this folder) have not changed
+# is kept.
 # Usage: scripts/install-test-venvs.sh [NAME ...]   (no NAME: all of them; RAYCAST_AI_VENVS: another
 # folder than .cache/venvs)
 set -eu
@@ -22,7 +23,7 @@ echo "$SPECS" | while IFS='|' read -r name ours packages; do
     venv="$ROOT/$name"
     stamp="$packages"
     if [ "$ours" = yes ]; then
-        stamp="$stamp $(cksum <pyproject.toml | cut -d' ' -f1)"
+        stamp="$stamp $(cksum <pyproject.toml | cut -d' ' -f1) $(pwd)"  # an editable install
         packages="-e . $packages"
     fi
     if [ -x "$venv/bin/python" ] && [ "$(cat "$venv/.stamp" 2>/dev/null)" = "$stamp" ]; then
