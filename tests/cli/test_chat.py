@@ -242,3 +242,48 @@ def test_copy_without_a_clipboard_tool_says_what_to_install(
     )
     assert done.returncode == 0, done.stderr
     assert "No clipboard tool found; install one of pbcopy, wl-copy, xclip, xsel." in done.stderr
+
+
+def test_a_terminal_chat_spins_retries_and_saves(
+    env: dict[str, str], tmp_path: Path, emulator: EmulatorServer
+) -> None:
+    """Typed at a real terminal: the spinner turns until the first token, /retry asks the last
+    question again in place of its answer, /save writes the conversation."""
+    target = tmp_path / "talk.md"
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "raycast_ai", "chat", "--no-md"],
+        env={**os.environ, **env, "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"},
+        dimensions=(30, 120),
+        encoding="utf-8",
+        timeout=20,
+    )
+    child.logfile_read = seen = io.StringIO()
+    question = "slow one @first:0.8 @chunks:2"
+    answer = "".join(answer_chunks(question, "openai-gpt-4o-mini", 2))
+    try:
+        child.expect_exact("Ctrl-D to leave.")
+        child.expect(PROMPT)
+        child.sendline(question)
+        child.expect_exact("waiting for Raycast")
+        child.expect_exact(answer[:12])
+        child.expect(PROMPT)
+        child.sendline("/retry")
+        child.expect_exact("waiting for Raycast")
+        child.expect_exact(answer[:12])
+        child.expect(PROMPT)
+        child.sendline(f"/save {target}")
+        child.expect_exact("Saved the conversation")
+        child.expect(PROMPT)
+        child.sendcontrol("d")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    assert "Traceback" not in seen.getvalue()
+    saved = target.read_text(encoding="utf-8")
+    assert saved.count("## You") == 1  # the retried answer replaced the first one
+    assert f"## You\n\n{question}\n" in saved
+    assert answer.rstrip() in saved
+    sent = [r.json() for r in emulator.recorder.for_path(CHAT_PATH)][-2:]
+    assert [len(body["messages"]) for body in sent] == [1, 1]
