@@ -97,6 +97,7 @@ def demo(prompt: str, model: str | None, delay: float, no_md: bool) -> None:
     )
     say()
     say("Next, with your own Raycast account:", bold=True)
-    say("  raycast-ai auth set              token and signing secret, stored privately")
+    say("  raycast-ai auth login            sign in (or: auth set, auth import)")
+    say("  raycast-ai auth set              the signing secret, stored privately")
     say('  raycast-ai "your question"       or: raycast-ai chat')
     say("  raycast-ai serve                 an OpenAI-compatible API on 127.0.0.1:8080")
