@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +134,7 @@ def _keys(given: tuple[str, ...], files: tuple[str, ...], stdin: bool) -> tuple[
         )
     texts = [Path(f).read_text(encoding="utf-8") for f in files]
     if stdin or "-" in given:
-        texts.append(click.get_text_stream("stdin").read())
+        texts.append(sys.stdin.read())
     from_text = [line.split("#", 1)[0].strip() for text in texts for line in text.splitlines()]
     keys = (*on_argv, *(k for k in from_text if k))
     if (files or stdin or "-" in given) and len(keys) == len(on_argv):

@@ -24,11 +24,11 @@ from raycast_ai.protocol.events import Event, Notice
 
 log = logging.getLogger("raycast_ai.server")
 
-# Events encoded and written at once. One upstream read holds up to a megabyte of Raycast's
+# Events encoded and written at once. One upstream read held up to a megabyte of Raycast's
 # events, which OpenAI's chunks make about 8.6 times larger: encoded whole, a slow reader's
 # stream held 9 MB at a time. In slices, each written only once the client has taken the last
 # (uvicorn's `send` waits for the write buffer to drain), a stream holds one slice.
-SLICE = 64
+SLICE = 256
 
 
 class EventStreamResponse(Response):
