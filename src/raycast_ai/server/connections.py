@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
 from typing import Any, ClassVar
 
 import httptools
@@ -21,6 +22,7 @@ from .settings import ConnectionLimits
 
 log = logging.getLogger("raycast_ai.server")
 
+SEND_BUFFER = 128 * 1024
 FD_RESERVE = 64  # descriptors kept for the store, logs and upstream connections beyond 1 each
 
 
@@ -82,6 +84,12 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # The kernel would otherwise buffer megabytes for a client that reads slowly
+            # (autotuned up to tcp_wmem's maximum), and the upstream would be read on meanwhile.
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
         self.opened[self] = None
         cap = self.limits.max_connections
         if cap is not None and len(self.connections) > cap and not self._evict_idle():
