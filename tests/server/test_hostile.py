@@ -282,9 +282,9 @@ def test_a_client_that_stops_reading_is_dropped(served: Served) -> None:
 def test_fifty_slow_readers_stay_within_the_stated_memory(
     start: Callable[..., Served],
 ) -> None:
-    """SECURITY.md: a slow reader holds about 1 MB (a 128 KiB socket send buffer, the upstream's
-    256 KiB read buffer and its events, one encoded slice): 50 stay under 80 MB above rest (684
-    MB before, and growing for as long as the upstream kept sending)."""
+    """SECURITY.md: a slow reader holds about 1.3 MB (a 512 KiB socket send buffer, the
+    upstream's 256 KiB read buffer and its events, one encoded slice): 50 stay under 100 MB above
+    rest (684 MB before, and growing for as long as the upstream kept sending)."""
     import psutil
 
     gateway = start()
@@ -308,7 +308,7 @@ def test_fifty_slow_readers_stay_within_the_stated_memory(
         time.sleep(0.1)
     for sock in readers:
         sock.close()
-    assert peak - at_rest < 80 * 1024 * 1024, f"{(peak - at_rest) / 1e6:.0f} MB"
+    assert peak - at_rest < 100 * 1024 * 1024, f"{(peak - at_rest) / 1e6:.0f} MB"
 
 
 # 5. Host
