@@ -43,6 +43,8 @@ from raycast_ai.emulator.server import EmulatorServer
 from raycast_ai.emulator.text import answer_chunks
 from raycast_ai.protocol.request import CHAT_PATH
 from raycast_ai.server import GatewaySettings, create_app
+from raycast_ai.server.connections import connection_cap, guarded_protocol
+from raycast_ai.server.settings import ConnectionLimits
 
 MODEL = "openai-gpt-4o-mini"
 COMPLETIONS = "/v1/chat/completions"
@@ -300,7 +302,8 @@ class _Server(uvicorn.Server):
 
 
 class Gateway:
-    """A gateway app under uvicorn, as `serve()` runs it, on a loopback port in a thread."""
+    """A gateway app under uvicorn, as `serve()` runs it (its guarded connections included), on
+    a loopback port in a thread."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.sock = socket.socket()
@@ -315,6 +318,7 @@ class Gateway:
             lifespan="on",
             server_header=False,
             backlog=4096,
+            http=guarded_protocol(ConnectionLimits(max_connections=connection_cap(None))),
         )
         self.server = _Server(config)
         self.thread = threading.Thread(

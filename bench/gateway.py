@@ -201,7 +201,9 @@ def wait_http(port: int, path: str = "/health", timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1) as s:
-            s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+            s.sendall(
+                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode()
+            )
             if s.recv(16).startswith(b"HTTP/1.1 200"):
                 return
         time.sleep(0.05)
@@ -268,7 +270,7 @@ def catalog_entry(host: str, port: int, device_id: str) -> ModelEntry:
     )
     with socket.create_connection((host, port)) as s:
         lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        head = "GET /api/v1/ai/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        head = "GET /api/v1/ai/models HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
         s.sendall(f"{head}{lines}\r\n".encode())
         raw = b""
         while data := s.recv(65536):

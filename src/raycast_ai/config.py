@@ -7,6 +7,7 @@ Files are written atomically with mode 0600 in a 0700 folder, never chmod-ed aft
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -174,9 +175,21 @@ def _fix(path: Path) -> str:
     )
 
 
+def private_dir(path: Path) -> Path:
+    """Creates `path` and any missing parents 0700, set explicitly: `mkdir(mode=...)` is masked
+    by the umask and leaves parents to it (0777 under umask 000). Folders that exist keep their
+    mode."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir(mode=0o700)
+            os.chmod(folder, 0o700)
+    return path
+
+
 def write_private(path: Path, text: str) -> None:
     """Atomically replace `path` with `text`, created 0600 inside a 0700 folder."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mkstemp makes it 0600
     try:
         with os.fdopen(fd, "w") as handle:

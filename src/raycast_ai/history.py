@@ -26,6 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from raycast_ai.config import private_dir
 from raycast_ai.protocol.errors import InvalidRequestError
 
 LOG_FILE = "logs.db"
@@ -438,6 +439,6 @@ def _like_prefix(text: str) -> str:
 
 def create_private(path: Path) -> None:
     """Creates `path` (if missing) readable by its owner only, in a 0700 folder."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
     os.close(fd)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
@@ -153,3 +154,58 @@ def test_serve_passes_the_attachment_hosts_of_the_flags_and_the_config(
     assert result.exit_code == 0, result.stderr
     assert seen["attachment_hosts"] == ("cdn.example.com", "127.0.0.1", "*.example.org")
     assert seen["max_attachment_bytes"] == 50_000_000
+
+
+def _served_with(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch, *args: str, input: str | None = None
+) -> tuple[Any, dict[str, Any]]:
+    import raycast_ai.server
+
+    seen: dict[str, Any] = {}
+
+    def fake_serve(*positional: Any, **kwargs: Any) -> None:
+        seen.update(kwargs, api_keys=positional[2])
+
+    monkeypatch.setattr(raycast_ai.server, "serve", fake_serve)
+    return invoke("serve", "--port", "0", *args, input=input), seen
+
+
+def test_serve_reads_keys_from_a_file_and_stdin_and_warns_about_argv(
+    invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text("# one per client\nsk-file-one\n\nsk-file-two  # the laptop\n")
+    result, seen = _served_with(
+        invoke, monkeypatch, "--api-key-file", str(keys), "--api-key", "-", input="sk-stdin\n"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert seen["api_keys"] == ("sk-file-one", "sk-file-two", "sk-stdin")
+    assert "process list" not in result.stderr
+
+    result, seen = _served_with(invoke, monkeypatch, "--api-key-stdin", input="sk-piped\n")
+    assert seen["api_keys"] == ("sk-piped",)
+
+    result, seen = _served_with(invoke, monkeypatch, "--api-key", "sk-on-argv")
+    assert result.exit_code == 0, result.stderr
+    assert seen["api_keys"] == ("sk-on-argv",)
+    assert "visible to every local user in the process list" in result.stderr
+    assert "sk-on-argv" not in result.stderr
+
+
+def test_serve_refuses_a_key_file_without_a_key(
+    invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "keys"
+    empty.write_text("# nothing yet\n")
+    result, seen = _served_with(invoke, monkeypatch, "--api-key-file", str(empty))
+    assert result.exit_code == 2
+    assert "No key found" in result.stderr
+    assert not seen
+
+
+def test_serve_passes_the_allowed_hosts(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
+    result, seen = _served_with(
+        invoke, monkeypatch, "--allowed-host", "gw.example", "--allowed-host", "*.corp.example"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert seen["allowed_hosts"] == ("gw.example", "*.corp.example")

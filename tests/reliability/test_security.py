@@ -289,3 +289,23 @@ def test_every_file_of_the_data_folder_is_private_whatever_the_umask(env: dict[s
         if mode != (0o700 if (home / name).is_dir() else 0o600)
     }
     assert not wrong
+
+
+def test_the_folders_made_for_the_data_folder_are_private_whatever_the_umask(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """RAYCAST_AI_HOME's missing parents too: `mkdir(mode=0o700, parents=True)` made them 0777
+    under umask 000, so another user could swap the data folder for their own."""
+    top = tmp_path / "made"
+    home = top / "by" / "raycast-ai"
+    old = os.umask(0)
+    try:
+        done = cli({**env, "RAYCAST_AI_HOME": str(home)}, "aliases", "set", "quick", MODEL)
+        assert done.returncode == 0, done.stderr
+    finally:
+        os.umask(old)
+    modes = {
+        str(p.relative_to(tmp_path)): oct(stat.S_IMODE(p.stat().st_mode))
+        for p in (top, top / "by", home)
+    }
+    assert set(modes.values()) == {"0o700"}, modes

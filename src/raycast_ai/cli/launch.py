@@ -24,6 +24,8 @@ from typing import Any
 
 import click
 
+from raycast_ai.config import private_dir
+
 from . import runtime
 from .completion import complete_model
 
@@ -131,7 +133,7 @@ def launch(
             env = claude_env(env, base_url, key, model)
         else:
             # In the data folder: Codex refuses to put its helpers in a home under /tmp.
-            runtime.home().mkdir(parents=True, exist_ok=True)
+            private_dir(runtime.home())
             made = tempfile.TemporaryDirectory(prefix="codex-home-", dir=runtime.home())
             home = Path(stack.enter_context(made))
             env = codex_env(env, home, base_url, key, model)
@@ -298,7 +300,7 @@ def started_gateway(key: str, log_file: Path) -> Iterator[str]:
     port = free_port()
     base_url = f"http://{HOST}:{port}"
     command = [sys.executable, "-m", "raycast_ai", "serve", "--host", HOST, "--port", str(port)]
-    log_file.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(log_file.parent)
     env = {**os.environ, "RAYCAST_AI_API_KEYS": key}
     with log_file.open("wb") as log:
         # A session of its own: Ctrl+C in the agent's terminal is the agent's, not the gateway's.

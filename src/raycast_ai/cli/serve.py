@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -19,7 +21,26 @@ from . import runtime
     multiple=True,
     metavar="KEY",
     help="A key clients must send (repeatable; default: RAYCAST_AI_API_KEYS). Required "
-    "beyond loopback.",
+    "beyond loopback. Visible to every local user in the process list: prefer "
+    "--api-key-file, RAYCAST_AI_API_KEYS or '--api-key -' (read from stdin).",
+)
+@click.option(
+    "--api-key-file",
+    "key_files",
+    multiple=True,
+    metavar="PATH",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Read keys from PATH, one per line ('#' starts a comment; repeatable).",
+)
+@click.option("--api-key-stdin", is_flag=True, help="Read keys from stdin, one per line.")
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Answer requests whose Host is NAME (repeatable; *.example.com for subdomains, * for "
+    "any). IP addresses and localhost are always answered; other names are refused (421), "
+    "which stops DNS rebinding.",
 )
 @click.option(
     "--alias",
@@ -56,6 +77,9 @@ def serve(
     host: str,
     port: int,
     api_keys: tuple[str, ...],
+    key_files: tuple[str, ...],
+    api_key_stdin: bool,
+    allowed_hosts: tuple[str, ...],
     aliases: dict[str, str],
     attachment_hosts: tuple[str, ...],
     attachment_limit: float | None,
@@ -71,6 +95,7 @@ def serve(
     """
     from raycast_ai import server
 
+    api_keys = _keys(api_keys, key_files, api_key_stdin)
     # Refusals first (no key beyond loopback, a damaged config.json, a busy port): nothing is
     # printed for a gateway that will not start.
     server.check_bind(host, server.GatewaySettings.from_env(api_keys))
@@ -92,10 +117,32 @@ def serve(
         every = {**prefs.aliases, **aliases}
         options: dict[str, Any] = {
             "attachment_hosts": (*prefs.attachment_hosts, *attachment_hosts),
+            "allowed_hosts": allowed_hosts,
         }
         if attachment_limit is not None:
             options["max_attachment_bytes"] = int(attachment_limit * 1_000_000)
         run(host, port, api_keys, log_level=log_level, aliases=every, **options)
+
+
+def _keys(given: tuple[str, ...], files: tuple[str, ...], stdin: bool) -> tuple[str, ...]:
+    """The keys of the flags, files and stdin ('-' among the flags reads it too)."""
+    on_argv = [k for k in given if k != "-"]
+    if on_argv:
+        runtime.err(
+            "Warning: an API key on the command line is visible to every local user in the "
+            "process list. Use --api-key-file PATH, RAYCAST_AI_API_KEYS or '--api-key -'."
+        )
+    texts = [Path(f).read_text(encoding="utf-8") for f in files]
+    if stdin or "-" in given:
+        texts.append(sys.stdin.read())
+    from_text = [line.split("#", 1)[0].strip() for text in texts for line in text.splitlines()]
+    keys = (*on_argv, *(k for k in from_text if k))
+    if (files or stdin or "-" in given) and len(keys) == len(on_argv):
+        raise click.BadParameter(
+            "No key found: write one key per line.",
+            param_hint="--api-key-file" if files else "--api-key-stdin",
+        )
+    return keys
 
 
 def _aliases(values: tuple[str, ...]) -> dict[str, str]:

@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from raycast_ai.protocol.remote import WEB_SEARCH
 from raycast_ai.protocol.request import ChatOptions
@@ -127,7 +127,7 @@ class CountTokensRequest(_Edge):
 
 class MessagesRequest(CountTokensRequest):
     max_tokens: int = Field(ge=1)
-    stream: bool = False
+    stream: StrictBool = False
     temperature: float | None = Field(default=None, ge=0, le=1)
     stop_sequences: list[str] | None = None
 

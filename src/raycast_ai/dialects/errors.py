@@ -146,6 +146,13 @@ def validation_error(exc: ValidationError, shape: str = "a JSON object") -> BadR
     if not problems:
         return BadRequest(invalid_request("The request body is not valid."))
     first = problems[0]
+    if first.get("type") == "json_invalid" and "recursion limit" in str(first.get("msg")):
+        return BadRequest(
+            invalid_request(
+                "The request body's JSON is nested too deep (at most about 200 levels).",
+                code="json_too_deep",
+            )
+        )
     if first.get("type") == "json_invalid":
         return BadRequest(
             invalid_request("The request body is not valid JSON.", code="invalid_json")

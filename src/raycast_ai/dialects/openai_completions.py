@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from raycast_ai.protocol.completion import Completion
 from raycast_ai.protocol.events import Event, Finish, TextDelta, Usage
@@ -39,10 +39,10 @@ class CompletionRequest(BaseModel):
 
     model: str | None = None
     prompt: str | list[str] | list[int] | list[list[int]]
-    stream: bool = False
+    stream: StrictBool = False
     stream_options: StreamOptions | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
-    echo: bool = False
+    echo: StrictBool = False
     n: int | None = Field(default=None, ge=1)
 
 

@@ -37,7 +37,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from raycast_ai.protocol.remote import WEB_SEARCH
 
@@ -89,15 +89,15 @@ class ResponsesRequest(_Edge):
     model: str | None = None
     input: str | list[dict[str, Any]] | None = None
     instructions: str | None = None
-    stream: bool = False
+    stream: StrictBool = False
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None
-    parallel_tool_calls: bool | None = None
+    parallel_tool_calls: StrictBool | None = None
     reasoning: Reasoning | None = None
     max_output_tokens: int | None = Field(default=None, ge=1)
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = None
-    store: bool | None = None
+    store: StrictBool | None = None
     previous_response_id: str | None = None
     text: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 IGNORED_FIELDS: tuple[str, ...] = (
     "audio",
@@ -86,7 +86,7 @@ class ChatMessage(_Edge):
 
 
 class StreamOptions(_Edge):
-    include_usage: bool = False
+    include_usage: StrictBool = False
 
 
 class Reasoning(_Edge):
@@ -96,7 +96,7 @@ class Reasoning(_Edge):
 class ChatCompletionRequest(_Edge):
     model: str | None = None
     messages: list[ChatMessage] = Field(min_length=1)
-    stream: bool = False
+    stream: StrictBool = False
     stream_options: StreamOptions | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
     reasoning_effort: str | None = None

@@ -16,6 +16,8 @@ ALIASES: Mapping[str, str] = {
     "gpt-4": "openai-gpt-4o",
 }
 
+MAX_SHOWN_NAME = 200
+
 
 _DATE_SUFFIX = re.compile(r"[-@](?:20\d{6}|20\d\d-\d\d-\d\d|latest)$")
 
@@ -135,11 +137,15 @@ class Catalog:
         if entry is None:
             entry = self._spelled_otherwise(name)
         if entry is None:
-            close = difflib.get_close_matches(name, [e.id for e in self.models], n=3, cutoff=0.4)
+            # A name far longer than any model id is neither compared nor echoed whole.
+            long = len(name) > MAX_SHOWN_NAME
+            shown = name[:MAX_SHOWN_NAME] + "..." if long else name
+            ids = [e.id for e in self.models]
+            close = [] if long else difflib.get_close_matches(name, ids, n=3, cutoff=0.4)
             hint = f" Did you mean {', '.join(close)}?" if close else ""
             raise ModelNotFoundError(
-                f"Unknown model '{name}'.{hint} Run 'raycast-ai models' to list the model ids.",
-                model=name,
+                f"Unknown model '{shown}'.{hint} Run 'raycast-ai models' to list the model ids.",
+                model=shown,
                 suggestions=close,
             )
         return entry

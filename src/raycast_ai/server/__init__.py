@@ -54,6 +54,8 @@ def serve(
     gateway = {k: client_kwargs.pop(k) for k in list(client_kwargs) if k in _GATEWAY_FIELDS}
     settings = GatewaySettings.from_env(api_keys, client_options=client_kwargs, **gateway)
     check_bind(host, settings)
+    # Served over sockets, `Host` is always checked (DNS rebinding); in-process it cannot be.
+    settings = dataclasses.replace(settings, allowed_hosts=settings.allowed_hosts or ())
     upstream = load_settings(**{k: client_kwargs.get(k) for k in _SETTINGS_ARGS})
     if not upstream.token:
         log.warning(
@@ -64,10 +66,14 @@ def serve(
     import uvicorn
 
     from .app import create_app
+    from .connections import connection_cap, guarded_protocol
 
     sock = sock or listen(host, port)
     app = create_app(settings)
     tune_gc()
+    limits = dataclasses.replace(
+        settings.limits, max_connections=connection_cap(settings.limits.max_connections)
+    )
     config = uvicorn.Config(
         app,
         host=host,
@@ -75,7 +81,7 @@ def serve(
         log_level=log_level,
         log_config=_log_config(log_level),
         loop="auto",  # uvloop when installed
-        http="auto",  # httptools when installed
+        http=guarded_protocol(limits),  # httptools, bounded (see `connections`)
         server_header=False,
         access_log=log_level in ("trace", "debug", "info"),
         backlog=4096,

@@ -34,7 +34,13 @@ from .disconnect import DisconnectMiddleware
 from .openapi import openapi_document
 from .responses import response_routes
 from .routes import CHAT_ROUTES, DEFAULT_DIALECT, dialect_for
-from .security import APIKeyMiddleware, BodyLimitMiddleware, CORSMiddleware, RequestIdMiddleware
+from .security import (
+    APIKeyMiddleware,
+    BodyLimitMiddleware,
+    CORSMiddleware,
+    HostMiddleware,
+    RequestIdMiddleware,
+)
 from .settings import LOOPBACK_ORIGIN_REGEX, GatewaySettings
 
 log = logging.getLogger("raycast_ai.server")
@@ -71,10 +77,16 @@ def create_app(
         if settings.cors_origins is None
         else Middleware(CORSMiddleware, origins=settings.cors_origins)
     )
+    host = (
+        []
+        if settings.allowed_hosts is None
+        else [Middleware(HostMiddleware, names=settings.allowed_hosts)]
+    )
     app = Starlette(
         routes=_routes(settings),
         middleware=[
             Middleware(RequestIdMiddleware),
+            *host,
             cors,
             Middleware(APIKeyMiddleware, keys=settings.api_keys),
             Middleware(BodyLimitMiddleware, max_size=settings.max_body_size),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import random
 import re
@@ -93,6 +94,68 @@ class RequestIdMiddleware:
                     ErrorInfo(500, "The gateway failed unexpectedly.", "server_error", None),
                 )
             raise
+
+
+class HostMiddleware:
+    """Answers only requests whose `Host` is an IP address, `localhost` or a configured name.
+
+    A web page can point its own host name at 127.0.0.1 (DNS rebinding); the browser then sends
+    that name as `Host`, and without `Origin` on a GET. Refused with 421: the name is not served
+    here. IP addresses cannot be rebound, and clients that send no `Host` are not browsers.
+    """
+
+    def __init__(self, app: ASGIApp, *, names: Iterable[str] = ()) -> None:
+        self.app = app
+        self.names = frozenset(n.lower() for n in names) | {"localhost"}
+        self.any_name = "*" in self.names
+        self.suffixes = tuple(n[1:] for n in self.names if n.startswith("*."))
+
+    def allowed(self, host: str) -> bool:
+        name = _hostname(host)
+        if self.any_name or name in self.names or name.endswith(self.suffixes or ("\0",)):
+            return True
+        try:
+            ipaddress.ip_address(name.strip("[]"))
+        except ValueError:
+            return False
+        return True
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = _header(scope, b"host") if scope["type"] == "http" else None
+        if raw is None or self.allowed(raw.decode("latin-1")):
+            await self.app(scope, receive, send)
+            return
+        shown = _echo(raw.decode("latin-1"))
+        log.warning("refused Host %s from %s", shown, _client(scope))
+        message = (
+            f"This gateway does not answer for host '{shown}'. If you reach it by that name, "
+            f"start it with --allowed-host {_hostname(shown) or 'NAME'}."
+        )
+        await send_error(
+            scope,
+            send,
+            ErrorInfo(421, message, "invalid_request_error", "host_not_allowed", None, NO_RETRY),
+            [(b"connection", b"close")],
+        )
+
+
+def _hostname(host: str) -> str:
+    """`host` without its port, lower case: `[::1]:8080` -> `[::1]`, `a.b:80` -> `a.b`."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[: host.find("]") + 1]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _echo(text: str, limit: int = 100) -> str:
+    """Client text as echoed back: printable and bounded."""
+    cleaned = "".join(c if c.isprintable() else "?" for c in text[: limit + 1])
+    return cleaned if len(cleaned) <= limit else cleaned[:limit] + "..."
+
+
+def _client(scope: Scope) -> str:
+    client = scope.get("client")
+    return f"{client[0]}:{client[1]}" if client else "a client"
 
 
 class CORSMiddleware:

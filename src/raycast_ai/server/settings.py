@@ -21,6 +21,23 @@ LOOPBACK_ORIGIN_REGEX = r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]{1,5}
 
 
 @dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    """`max_head_bytes`: the request line and headers together (431 beyond). `head_timeout`:
+    seconds from a connection's (or the previous response's) end to a complete head (408, or a
+    silent close when nothing came). `body_timeout`: seconds a body may pause (408).
+    `write_timeout`: seconds a client may leave the gateway's write buffer full before the
+    connection is dropped. `max_connections`: open client connections; at the cap, the oldest
+    connection without a request in progress is closed for a new one, and without one the new
+    connection gets a 503; None: as many as the descriptor limit allows (`connection_cap`)."""
+
+    max_head_bytes: int = 64 * 1024
+    head_timeout: float = 10.0
+    body_timeout: float = 10.0
+    write_timeout: float = 30.0
+    max_connections: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class GatewaySettings:
     """What `create_app` needs; `client_options` go to `AsyncRaycastClient` as keyword arguments.
 
@@ -34,7 +51,9 @@ class GatewaySettings:
     going first past `response_store_max_bytes` of JSON. An attached file may be at most
     `max_attachment_bytes`; a file named by an http(s) URL is fetched only from
     `attachment_hosts` (`example.com`, `example.com:8443`, `*.example.com`), and refused
-    otherwise (see `server.attachments`).
+    otherwise (see `server.attachments`). `allowed_hosts`: the `Host` names answered besides
+    IP addresses and `localhost` (`"*"`: any); None, as in-process, checks none, and `serve()`
+    always checks. `limits` bound what one client connection may hold (`serve()` only).
     """
 
     api_keys: tuple[str, ...] = field(default=(), repr=False)
@@ -49,6 +68,8 @@ class GatewaySettings:
     response_store_max_bytes: int = DEFAULT_RESPONSE_STORE_MAX_BYTES
     attachment_hosts: tuple[str, ...] = ()
     max_attachment_bytes: int = MAX_ATTACHMENT_BYTES
+    allowed_hosts: tuple[str, ...] | None = None
+    limits: ConnectionLimits = ConnectionLimits()
 
     @classmethod
     def from_env(cls, api_keys: Iterable[str] = (), **changes: Any) -> GatewaySettings:

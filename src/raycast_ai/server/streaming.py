@@ -1,9 +1,9 @@
 """The Server-Sent-Events response of a streamed answer in any dialect, as a raw ASGI callable.
 
-The events of one upstream read go out in one `send`, so a burst costs one write, not one per
-token; `send` waits while the server's write buffer is full, so a slow reader slows the
-upstream read instead of growing memory. A client that goes away has the response's task
-cancelled (`DisconnectMiddleware`), which closes the upstream response at once.
+The events of one upstream read go out in one `send` (`SLICE` events at most), so a burst costs
+one write, not one per token; `send` waits while the server's write buffer is full, so a slow
+reader stops the upstream read instead of growing memory. A client that goes away has the
+response's task cancelled (`DisconnectMiddleware`), which closes the upstream response at once.
 """
 
 from __future__ import annotations
@@ -23,6 +23,12 @@ from raycast_ai.protocol.errors import RaycastError
 from raycast_ai.protocol.events import Event, Notice
 
 log = logging.getLogger("raycast_ai.server")
+
+# Events encoded and written at once. One upstream read held up to a megabyte of Raycast's
+# events, which OpenAI's chunks make about 8.6 times larger: encoded whole, a slow reader's
+# stream held 9 MB at a time. In slices, each written only once the client has taken the last
+# (uvicorn's `send` waits for the write buffer to drain), a stream holds one slice.
+SLICE = 256
 
 
 class EventStreamResponse(Response):
@@ -78,8 +84,10 @@ class EventStreamResponse(Response):
         try:
             await send(_body(encoder.start() + encoder.frames(first)))
             async for batch in self._stream.batches():
-                if frames := encoder.frames(batch):
-                    await send(_body(frames))
+                for start in range(0, len(batch), SLICE):
+                    part = batch if len(batch) <= SLICE else batch[start : start + SLICE]
+                    if frames := encoder.frames(part):
+                        await send(_body(frames))
             end = encoder.end()
             self._completed = True
         except RaycastError as exc:

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import anyio.to_thread
 
+from raycast_ai.config import private_dir
+
 from .base import StoredResponse, StoreError
 
 FILENAME = "responses.sqlite3"
@@ -140,7 +142,7 @@ class SQLiteResponseStore:
             raise StoreError(f"The response store {self.path} failed: {exc}") from exc
 
     def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         # Prompts and answers: created 0600, never readable by other users.
         os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
         connection = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False)

@@ -1,5 +1,5 @@
 """One HTTP/1.1 connection of `Http1Transport`: an `asyncio.Protocol` that parses the answer
-with httptools (llhttp) and pauses reading while a megabyte waits unread."""
+with httptools (llhttp) and pauses reading while 256 KiB wait unread."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import cast
 import httptools
 import httpx2
 
-HIGH_WATER = 1024 * 1024
+HIGH_WATER = 256 * 1024
 _Origin = tuple[str, str, int]
 
 

@@ -11,7 +11,7 @@ It speaks what the client sends to Raycast: HTTP/1.1 requests with a fixed body 
 TLS, no proxy (a configured proxy takes `AsyncHttpxTransport`), no cookies. A streamed body
 (an attachment's upload) goes through httpx2, which waits for the socket between chunks; so
 does every request under an event loop other than asyncio's (trio, through anyio). Responses
-stream with backpressure: reading from the socket pauses while a megabyte waits unread.
+stream with backpressure: reading from the socket pauses while 256 KiB wait unread.
 
 A request whose kept-alive connection turns out to be closed before any byte of an answer is
 sent once more on a new connection: that is the race of reusing a connection just as the server
