@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from raycast_ai.emulator.server import EmulatorServer
+from support_emulator import KINDS, Harness, MakeHarness, make_harness
 
 
 @pytest.fixture
@@ -20,3 +23,27 @@ def emulator() -> Iterator[EmulatorServer]:
     it find their own requests in its recorder by a nonce in the prompt, or as the latest one."""
     with EmulatorServer() as server:
         yield server
+
+
+@pytest.fixture(params=KINDS)
+def kind(request: pytest.FixtureRequest) -> str:
+    """Each client: the sync one and the async one."""
+    return str(request.param)
+
+
+@pytest.fixture
+async def make(
+    kind: str, emulator: EmulatorServer, tmp_path: Path, anyio_backend: str
+) -> AsyncIterator[MakeHarness]:
+    """Makes clients of `kind` for the emulator (see `support_emulator.make_harness`), closed
+    after the test."""
+    made: list[Harness] = []
+
+    def factory(**changes: Any) -> Harness:
+        harness = make_harness(kind, emulator, tmp_path / "home", **changes)
+        made.append(harness)
+        return harness
+
+    yield factory
+    for harness in made:
+        await harness.close()

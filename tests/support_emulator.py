@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -190,3 +190,6 @@ def make_harness(kind: str, server: EmulatorServer, home: Path, **changes: Any) 
 
         client = AsyncRaycastClient(sleep=sleep, **options)
     return Harness(kind, client, sleeps)
+
+
+MakeHarness = Callable[..., Harness]

@@ -9,9 +9,7 @@ instant. The unit tests over scripted transports are in test_client.py.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -50,11 +48,10 @@ from support_emulator import (
     DEFAULT_CHUNKS,
     DEFAULT_MODEL_ID,
     ENV_VARS,
-    KINDS,
     Attempt,
     Harness,
+    MakeHarness,
     chat_requests,
-    make_harness,
     new_nonce,
     settled_outcomes,
     user,
@@ -63,7 +60,6 @@ from support_emulator import (
 
 pytestmark = pytest.mark.anyio
 
-MakeHarness = Callable[..., Harness]
 FEW = 3  # text chunks the emulator sends before a mid-stream fault (emulator.stream.FEW)
 FAST_READ = Timeout(connect=2.0, read=0.5, write=2.0, pool=2.0)
 LIMIT = 5.0  # no fault may take longer than this to surface
@@ -91,27 +87,6 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("RAYCAST_AI_HOME", str(tmp_path / "env-home"))
-
-
-@pytest.fixture(params=KINDS)
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-async def make(
-    kind: str, emulator: EmulatorServer, tmp_path: Path, anyio_backend: str
-) -> AsyncIterator[MakeHarness]:
-    made: list[Harness] = []
-
-    def factory(**changes: Any) -> Harness:
-        harness = make_harness(kind, emulator, tmp_path / "home", **changes)
-        made.append(harness)
-        return harness
-
-    yield factory
-    for harness in made:
-        await harness.close()
 
 
 @pytest.fixture

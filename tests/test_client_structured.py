@@ -5,9 +5,6 @@ where it does not, one repair round trip, and the typed error when the repair fa
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-from typing import Any
 
 import pytest
 from pydantic import BaseModel
@@ -21,36 +18,14 @@ from raycast_ai import (
 from raycast_ai.emulator.instances import instance
 from raycast_ai.emulator.server import EmulatorServer
 from raycast_ai.protocol.structured import SCHEMA_MARK
-from support_emulator import KINDS, Harness, chat_requests, make_harness, new_nonce, user
+from support_emulator import MakeHarness, chat_requests, new_nonce, user
 from support_structured import Kind, Trip, forced_tool
 
 pytestmark = pytest.mark.anyio
 
-MakeHarness = Callable[..., Harness]
 TOOLS_MODEL = "openai-gpt-4o-mini"
 NO_TOOLS_MODEL = "perplexity-sonar-pro"  # its catalog entry: tools not supported
 REASONING_MODEL = "openai_o1-o3"
-
-
-@pytest.fixture(params=KINDS)
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-async def make(
-    kind: str, emulator: EmulatorServer, tmp_path: Path, anyio_backend: str
-) -> AsyncIterator[MakeHarness]:
-    made: list[Harness] = []
-
-    def factory(**changes: Any) -> Harness:
-        harness = make_harness(kind, emulator, tmp_path / "home", **changes)
-        made.append(harness)
-        return harness
-
-    yield factory
-    for harness in made:
-        await harness.close()
 
 
 async def test_a_pydantic_schema_is_a_forced_tool_and_comes_back_parsed(
