@@ -118,7 +118,7 @@ def fill(command: saved.AICommand, given: Mapping[str, str], piped: str) -> str:
             )
         context["selection"] = piped
     if template.needs("clipboard"):
-        from .paste import read_clipboard
+        from .clipboard import read_clipboard
 
         context["clipboard"] = read_clipboard()
     context.update(moment())
