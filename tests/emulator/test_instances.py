@@ -61,12 +61,10 @@ def _extend(children: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[di
     type_list = st.builds(
         lambda kind: {"type": [kind, "null"]}, st.sampled_from(["string", "integer"])
     )
-    open_objects = st.builds(
-        _object, st.dictionaries(names, children, max_size=3), st.data(), st.just(False)
-    )
-    # As pydantic writes a described reference, and two open objects that both hold.
+    # As pydantic writes a described reference, and two open objects that both hold (on
+    # properties of their own: one name under two schemas may have no instance at all).
     merged = st.builds(lambda a: {"allOf": [a], "description": "x"}, children) | st.builds(
-        lambda a, b: {"allOf": [a, b]}, open_objects, open_objects
+        _open_pair, st.dictionaries(names, children, max_size=6), st.data()
     )
     return st.one_of(objects, arrays, nullable, type_list, merged)
 
@@ -81,6 +79,12 @@ def _object(properties: dict[str, Any], data: st.DataObject, closed: bool) -> di
     if closed:
         schema["additionalProperties"] = False
     return schema
+
+
+def _open_pair(properties: dict[str, Any], data: st.DataObject) -> dict[str, Any]:
+    names = sorted(properties)
+    halves = [{name: properties[name] for name in names[side::2]} for side in (0, 1)]
+    return {"allOf": [_object(half, data, closed=False) for half in halves]}
 
 
 PLACE = {
