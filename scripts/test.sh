@@ -14,4 +14,4 @@ PYTHON="${PYTHON:-python3}"
 # g4f 6.7.1, the newest g4f, llm, the recipes' clients and aider, each in a venv of its own under
 # .cache/venvs; tests/integrations fails and says how when they cannot be made.
 ./scripts/install-test-venvs.sh || true
-.venv/bin/python -m pytest -q "$@"
+.venv/bin/python -m pytest -q --hypothesis-profile=ci "$@"

@@ -7,9 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from raycast_ai.emulator.server import EmulatorServer
 from support_emulator import KINDS, Harness, MakeHarness, make_harness
+
+# `./scripts/test.sh` (and so CI) runs the property tests derandomized: the same examples on every
+# run, so a red CI is never a coin toss. `--hypothesis-profile=thorough` explores far more.
+settings.register_profile("ci", derandomize=True)
+settings.register_profile(
+    "thorough", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @pytest.fixture
