@@ -239,6 +239,23 @@ def hash_key(key: str) -> bytes:
     return hashlib.sha256(key.encode()).digest()
 
 
+# Where the request's gateway key is named for the routes (rate limits, usage, pinned accounts):
+# by `key_id`, never the key itself; `ANONYMOUS` when the gateway has no keys.
+KEY_SCOPE = "raycast_ai.key"
+ANONYMOUS = "anonymous"
+
+
+def key_id(digest: bytes) -> str:
+    """A gateway key's name where it is counted or shown: a prefix of its SHA-256, which tells
+    keys apart without revealing them (`raycast-ai serve` prints the id of each key)."""
+    return "key-" + digest.hex()[:12]
+
+
+def request_key(scope: Scope) -> str:
+    """The id of the key this request came with, or `ANONYMOUS`."""
+    return str(scope.get(KEY_SCOPE, ANONYMOUS))
+
+
 class APIKeyMiddleware:
     """With keys configured, every path but /health (and OPTIONS) needs one of them.
 
@@ -251,6 +268,7 @@ class APIKeyMiddleware:
         self.digests = tuple(hash_key(k) for k in keys)
 
     def check(self, scope: Scope) -> str | None:
+        """Why the request's key is refused, or None (and its id is in `scope[KEY_SCOPE]`)."""
         presented = _header(scope, b"x-api-key")
         auth = _header(scope, b"authorization")
         if auth is not None and auth[:7].lower() == b"bearer ":
@@ -261,7 +279,10 @@ class APIKeyMiddleware:
         ok = False
         for known in self.digests:
             ok |= hmac.compare_digest(digest, known)
-        return None if ok else "Incorrect API key."
+        if not ok:
+            return "Incorrect API key."
+        scope[KEY_SCOPE] = key_id(digest)
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
