@@ -394,6 +394,19 @@ def test_thinking_to_reasoning_effort(
             request(messages=[{"role": "user", "content": [{"type": "text"}]}]),
             "messages.0.content.0",
         ),
+        (
+            request(messages=[{"role": "user", "content": [{"type": ["text"]}]}]),
+            "messages.0.content.0.type",
+        ),
+        (
+            request(
+                messages=[
+                    {"role": "user", "content": "hi"},
+                    {"role": "assistant", "content": [{"type": {"a": 1}}]},
+                ]
+            ),
+            "messages.1.content.0.type",
+        ),
     ],
 )
 def test_refusals_are_400_naming_the_field(body: bytes, param: str | None) -> None:
@@ -783,7 +796,7 @@ block_types = st.sampled_from(
     ["text", "tool_use", "tool_result", "thinking", "image", "document", "server_tool_use", "x"]
 )
 blocks = st.fixed_dictionaries(
-    {"type": block_types},
+    {"type": block_types | values},
     optional={
         "text": st.text(max_size=6) | values,
         "id": st.text(max_size=6) | values,

@@ -193,7 +193,7 @@ def _user(out: list[dict[str, Any]], blocks: Sequence[dict[str, Any]], where: st
     files: list[dict[str, Any]] = []
     results: list[dict[str, Any]] = []
     for j, block in enumerate(blocks):
-        kind = block.get("type")
+        kind = _block_type(block, f"{where}.{j}")
         if kind == "text":
             texts.append(_text(block, f"{where}.{j}"))
         elif kind == "tool_result":
@@ -217,6 +217,15 @@ def _user(out: list[dict[str, Any]], blocks: Sequence[dict[str, Any]], where: st
         if isinstance(earlier, str):
             earlier = [{"type": "text", "text": earlier}]
         last["content"] = [*earlier, *_content(text, files)]
+
+
+def _block_type(block: Mapping[str, Any], where: str) -> str | None:
+    kind = block.get("type")
+    if kind is not None and not isinstance(kind, str):
+        raise BadRequest(
+            invalid_request(f"'{where}.type' must be a string.", param=f"{where}.type")
+        )
+    return kind
 
 
 def _content(text: str, files: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
@@ -277,7 +286,7 @@ def _assistant(out: list[dict[str, Any]], blocks: Sequence[dict[str, Any]], wher
     texts: list[str] = []
     calls: list[dict[str, Any]] = []
     for j, block in enumerate(blocks):
-        kind = block.get("type")
+        kind = _block_type(block, f"{where}.{j}")
         if kind == "text":
             texts.append(_text(block, f"{where}.{j}"))
         elif kind == "tool_use":
