@@ -43,6 +43,7 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _KEY_ID = re.compile(r"key-[0-9a-f]{12}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _HEADER = re.compile(r"\s*\[\[\s*accounts\s*\]\]")
+_AT = re.compile(r"\s*\(at line (\d+), column \d+\)")
 
 
 class AccountsError(InvalidRequestError):
@@ -111,7 +112,11 @@ def load_accounts(
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise AccountsError(f"{path} is not valid TOML: {exc}.") from None
+        said = str(exc)
+        at = _AT.search(said)
+        where = f"{path}, line {at.group(1)}" if at else str(path)
+        said = said[: at.start()].rstrip() if at else said
+        raise AccountsError(f"{where}: this is not valid TOML ({said}).") from None
     reader = _Reader(path, text)
     accounts = [reader.account(i, entry) for i, entry in enumerate(reader.entries(document))]
     reader.check_unique(accounts)
@@ -121,6 +126,26 @@ def load_accounts(
             "environment variables instead (token_env, signing_secret_env)."
         )
     return tuple(account.with_device_id(home) for account in accounts)
+
+
+def check_pins(accounts: Sequence[Account], api_keys: Sequence[str]) -> None:
+    """Refuses accounts pinned to key ids that are none of the gateway's keys: such a pin would
+    silently do nothing."""
+    from .security import hash_key, key_id  # it imports Starlette: `server` itself stays light
+
+    known = {key_id(hash_key(key)) for key in api_keys}
+    for account in accounts:
+        for pinned in account.keys:
+            if not known:
+                raise AccountsError(
+                    f"Account '{account.name}' is pinned to {pinned}, but the gateway has no API "
+                    "keys: give it keys (--api-key-file, RAYCAST_AI_API_KEYS) or remove 'keys'."
+                )
+            if pinned not in known:
+                raise AccountsError(
+                    f"Account '{account.name}' is pinned to {pinned}, which is none of this "
+                    f"gateway's API keys (their ids: {', '.join(sorted(known))}); correct 'keys'."
+                )
 
 
 def _shared(path: Path) -> bool:

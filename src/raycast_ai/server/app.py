@@ -31,11 +31,12 @@ from raycast_ai.protocol.catalog import Catalog
 from raycast_ai.protocol.errors import RaycastError
 from raycast_ai.store.cooldowns import MemoryCooldowns
 
+from .accounts import check_pins
 from .anthropic import anthropic_routes
 from .chat import chat_endpoint, error_response, failed, json_response
 from .disconnect import DisconnectMiddleware
 from .openapi import openapi_document
-from .pool import DEFAULT_ACCOUNT, AccountPool, Upstream, check_pins, opened
+from .pool import DEFAULT_ACCOUNT, AccountPool, Upstream, opened
 from .responses import response_routes
 from .routes import CHAT_ROUTES, DEFAULT_DIALECT, dialect_for
 from .security import (

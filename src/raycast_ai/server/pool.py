@@ -20,11 +20,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from raycast_ai.client import AsyncRaycastClient
-from raycast_ai.protocol.errors import InvalidRequestError, QuotaExceededError, RateLimitError
+from raycast_ai.protocol.errors import QuotaExceededError, RateLimitError
 from raycast_ai.store.base import Cooldowns, StoreError
 
 from .accounts import Account
-from .security import hash_key, key_id
 
 log = logging.getLogger("raycast_ai.server")
 
@@ -159,20 +158,6 @@ def _all_cooling(
         f"gateway sends nothing to Raycast until then. Retry in {math.ceil(wait)} s.",
         retry_after=wait,
     )
-
-
-def check_pins(accounts: Sequence[Account], api_keys: Sequence[str]) -> None:
-    """Refuses accounts pinned to key ids that are none of the gateway's keys: such a pin would
-    silently do nothing."""
-    known = {key_id(hash_key(key)) for key in api_keys}
-    for account in accounts:
-        for pinned in account.keys:
-            if pinned not in known:
-                listed = ", ".join(sorted(known)) or "none: the gateway has no API keys"
-                raise InvalidRequestError(
-                    f"Account '{account.name}' is pinned to {pinned}, which is not the id of "
-                    f"any of this gateway's API keys (their ids: {listed})."
-                )
 
 
 @contextlib.asynccontextmanager
