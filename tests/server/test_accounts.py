@@ -279,3 +279,18 @@ async def test_without_a_cooldown_store_every_account_is_still_served(
         assert await ask(client, "hi @retry-after:30")
     # Nothing remembers that `a` cools: it is tried each time, and `b` answers.
     assert chats(upstream) == [("a", "fault:429"), ("b", "completed")] * 2
+
+
+async def test_cooldowns_can_be_left_out(upstream: EmulatorServer, tmp_path: Path) -> None:
+    """`cool_accounts=False` (the benchmarks, whose faults are drawn per request) sends every
+    request on."""
+    settings = GatewaySettings(client_options=options(upstream, tmp_path), cool_accounts=False)
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx2.AsyncClient(transport=httpx2.ASGITransport(app), base_url="http://gateway") as http,
+    ):
+        with pytest.raises(openai.RateLimitError, match="Raycast rate limit reached"):
+            await ask(sdk(http), "hi @fault:429 @retry-after:30")
+        assert await ask(sdk(http))
+        assert await app.state.cooldowns.cooling() == {}

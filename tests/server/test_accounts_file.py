@@ -194,3 +194,19 @@ def test_a_pin_must_name_one_of_the_gateways_keys() -> None:
     assert own in caught.value.message and "sk-one" not in caught.value.message
     with pytest.raises(AccountsError, match="the gateway has no API keys"):
         check_pins([Account("work", "t", keys=(KEY_ID,))], [])
+
+
+def test_the_readmes_example_is_a_valid_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("### Several Raycast accounts", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    monkeypatch.setenv("RAYCAST_TOKEN_TEAM", "token-team")
+    team, alice = load_accounts(write(tmp_path, example), tmp_path / "data")
+    assert (team.name, team.token, alice.name, alice.keys) == (
+        "team",
+        "token-team",
+        "alice",
+        ("key-3f9a0c1e5b7d",),
+    )

@@ -71,7 +71,9 @@ def create_app(
                 if client is None:
                     own = functools.partial(_own_client, settings)
                     home = settings.client_options.get("home")
-                    pool = await stack.enter_async_context(opened(settings.accounts, own, home))
+                    pool = await stack.enter_async_context(
+                        opened(settings.accounts, own, home, cools=settings.cool_accounts)
+                    )
                     app.state.accounts, app.state.client = pool, pool.primary.client
                     try:
                         await _catalog(app)  # warm: the first requests should not all fetch it
@@ -109,7 +111,8 @@ def create_app(
     )
     app.state.client = client
     if client is not None:
-        app.state.accounts = AccountPool([Upstream(DEFAULT_ACCOUNT, client)])
+        only = Upstream(DEFAULT_ACCOUNT, client)
+        app.state.accounts = AccountPool([only], cools=settings.cool_accounts)
     if getattr(app.state, "cooldowns", None) is None:
         app.state.cooldowns = MemoryCooldowns()
     app.state.settings = settings

@@ -48,10 +48,11 @@ class Upstream:
 class AccountPool:
     """The gateway's accounts, in the file's order (the first also fetches the catalog)."""
 
-    def __init__(self, upstreams: Sequence[Upstream]) -> None:
+    def __init__(self, upstreams: Sequence[Upstream], *, cools: bool = True) -> None:
         if not upstreams:
             raise ValueError("An account pool needs at least one account.")
         self.upstreams = tuple(upstreams)
+        self.cools = cools
         self._pinned: dict[str, tuple[Upstream, ...]] = {}
         for upstream in self.upstreams:
             for key in upstream.keys:
@@ -110,7 +111,7 @@ class AccountPool:
 
     async def _cool(self, upstream: Upstream, error: RateLimitError, cooldowns: Cooldowns) -> None:
         seconds = cooldown_for(error)
-        if seconds <= 0:
+        if seconds <= 0 or not self.cools:
             return
         why = "its AI quota is used up" if isinstance(error, QuotaExceededError) else "rate limit"
         log.warning("Raycast account '%s' cools down for %.0f s (%s)", upstream.name, seconds, why)
@@ -165,17 +166,19 @@ async def opened(
     accounts: Sequence[Account],
     make: Callable[..., AsyncRaycastClient],
     home: Any = None,
+    *,
+    cools: bool = True,
 ) -> AsyncIterator[AccountPool]:
     """A pool over a client per account, made by `make(**credentials)` and closed on exit;
     without accounts, one client of the gateway's own credentials named `DEFAULT_ACCOUNT`."""
     async with contextlib.AsyncExitStack() as stack:
         if not accounts:
             client = await stack.enter_async_context(make())
-            yield AccountPool([Upstream(DEFAULT_ACCOUNT, client)])
+            yield AccountPool([Upstream(DEFAULT_ACCOUNT, client)], cools=cools)
             return
         upstreams = []
         for account in accounts:
             credentials = account.with_device_id(home).credentials()
             client = await stack.enter_async_context(make(**credentials))
             upstreams.append(Upstream(account.name, client, account.keys))
-        yield AccountPool(upstreams)
+        yield AccountPool(upstreams, cools=cools)

@@ -57,7 +57,9 @@ class GatewaySettings:
     IP addresses and `localhost` (`"*"`: any); None, as in-process, checks none, and `serve()`
     always checks. `limits` bound what one client connection may hold (`serve()` only).
     `accounts`: the Raycast accounts requests are spread over (`server.accounts`, `server.pool`);
-    none: the one of `client_options`.
+    none: the one of `client_options`. `cool_accounts` False sends every request on, whatever
+    429 or quota error Raycast gave the account before (for benchmarks whose emulated faults are
+    drawn per request, not per account).
     """
 
     api_keys: tuple[str, ...] = field(default=(), repr=False)
@@ -75,6 +77,7 @@ class GatewaySettings:
     allowed_hosts: tuple[str, ...] | None = None
     limits: ConnectionLimits = ConnectionLimits()
     accounts: tuple[Account, ...] = field(default=(), repr=False)
+    cool_accounts: bool = True
 
     @classmethod
     def from_env(cls, api_keys: Iterable[str] = (), **changes: Any) -> GatewaySettings:
