@@ -294,3 +294,33 @@ async def test_cooldowns_can_be_left_out(upstream: EmulatorServer, tmp_path: Pat
             await ask(sdk(http), "hi @fault:429 @retry-after:30")
         assert await ask(sdk(http))
         assert await app.state.cooldowns.cooling() == {}
+
+
+async def test_the_data_folders_accounts_file_is_used_by_default(
+    upstream: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "data"
+    home.mkdir()
+    accounts = home / "accounts.toml"
+    accounts.write_text(
+        '[[accounts]]\nname = "a"\ntoken_env = "TOKEN_A"\n\n'
+        '[[accounts]]\nname = "b"\ntoken_env = "TOKEN_B"\n'
+    )
+    for name, value in {
+        "RAYCAST_AI_HOME": str(home),
+        "RAYCAST_BASE_URL": upstream.base_url,
+        "RAYCAST_SIGNING_SECRET": EMULATOR_SECRET,
+        "TOKEN_A": TOKENS["a"],
+        "TOKEN_B": TOKENS["b"],
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("RAYCAST_AI_ACCOUNTS", raising=False)
+    monkeypatch.delenv("RAYCAST_TOKEN", raising=False)
+    app = create_app()
+    async with (
+        app.router.lifespan_context(app),
+        httpx2.AsyncClient(transport=httpx2.ASGITransport(app), base_url="http://gateway") as http,
+    ):
+        assert await ask(sdk(http))
+        assert await ask(sdk(http))
+    assert chats(upstream) == [("a", "completed"), ("b", "completed")]

@@ -31,7 +31,7 @@ from raycast_ai.protocol.catalog import Catalog
 from raycast_ai.protocol.errors import RaycastError
 from raycast_ai.store.cooldowns import MemoryCooldowns
 
-from .accounts import check_pins
+from .accounts import accounts_path, check_pins, load_accounts
 from .anthropic import anthropic_routes
 from .chat import chat_endpoint, error_response, failed, json_response
 from .disconnect import DisconnectMiddleware
@@ -58,8 +58,10 @@ def create_app(
     settings: GatewaySettings | None = None, *, client: AsyncRaycastClient | None = None
 ) -> Starlette:
     """The gateway app; without `client`, its lifespan opens (and closes) one per account of
-    `settings` (or one of its `client_options`)."""
-    settings = settings or GatewaySettings.from_env()
+    `settings` (or one of its `client_options`). Without `settings`, they come from the
+    environment, the accounts file included (`accounts.accounts_path`)."""
+    if settings is None:
+        settings = GatewaySettings.from_env(accounts=load_accounts(accounts_path()))
     if client is not None and settings.accounts:
         raise ValueError("Give create_app a client or settings with accounts, not both.")
     check_pins(settings.accounts, settings.api_keys)

@@ -128,7 +128,9 @@ async def started(request: Request, chat: Chat) -> tuple[AsyncChatStream, list[E
         return stream, await first_events(stream)
 
     state = request.app.state
-    pool: AccountPool = state.accounts
+    pool: AccountPool | None = getattr(state, "accounts", None)
+    if pool is None:
+        raise RuntimeError("the gateway's Raycast clients are not open (lifespan did not run)")
     return await pool.run(request_key(request.scope), state.cooldowns, attempt)
 
 
