@@ -490,7 +490,8 @@ def run(
             "home": folder,
             "timeout": Timeout(connect=5.0, read=read_timeout, write=5.0, pool=10.0),
         }
-        settings = GatewaySettings(client_options=options)
+        # Faults are drawn per request: a 429 must not cool the account for the requests after.
+        settings = GatewaySettings(client_options=options, cool_accounts=False)
         gateway = stack.enter_context(Gateway(create_app(settings)))
         with httpx2.Client(base_url=gateway.base_url, trust_env=False) as warm:
             warm.get("/ready").raise_for_status()

@@ -66,7 +66,7 @@ GATEWAY_CODE = """
 import sys
 from raycast_ai.server import serve
 serve(port=int(sys.argv[1]), base_url=sys.argv[2], token=sys.argv[3], signing_secret=sys.argv[4],
-      home=sys.argv[5], log_level="error")
+      home=sys.argv[5], log_level="error", cool_accounts=False)  # soak.py draws faults per request
 """
 
 

@@ -18,6 +18,7 @@ from raycast_ai.client import AsyncRaycastClient, Timeout
 from raycast_ai.emulator import EMULATOR_SECRET, EMULATOR_TOKEN
 from raycast_ai.emulator.server import EmulatorServer
 from raycast_ai.server import GatewaySettings, create_app
+from raycast_ai.store.cooldowns import MemoryCooldowns
 
 # Short enough for the stall test, long enough for every paced answer the tests ask for.
 UPSTREAM_TIMEOUT = Timeout(connect=2.0, read=0.5, write=2.0, pool=2.0)
@@ -26,6 +27,24 @@ UPSTREAM_TIMEOUT = Timeout(connect=2.0, read=0.5, write=2.0, pool=2.0)
 @pytest.fixture(autouse=True)
 def _no_env_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RAYCAST_AI_API_KEYS", raising=False)
+
+
+# The session's gateways: each test starts with no account cooling down, whatever 429 or quota
+# error an earlier test had the emulator answer (the gateway then refuses requests for a while).
+_SESSION_APPS: list[Starlette] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_cooldowns() -> Iterator[None]:
+    yield
+    for app in _SESSION_APPS:
+        app.state.cooldowns = MemoryCooldowns()
+
+
+def _session_app(settings: GatewaySettings) -> Starlette:
+    app = create_app(settings)
+    _SESSION_APPS.append(app)
+    return app
 
 
 @pytest.fixture(scope="session")
@@ -117,7 +136,7 @@ def aopenai(http: httpx2.AsyncClient) -> openai.AsyncOpenAI:
 def gateway(emulator: EmulatorServer, gateway_home: Path) -> Iterator[Gateway]:
     logging.getLogger("raycast_ai").setLevel(logging.WARNING)
     settings = GatewaySettings(client_options=client_options(emulator, gateway_home))
-    with Gateway(create_app(settings)) as server:
+    with Gateway(_session_app(settings)) as server:
         yield server
 
 
@@ -126,7 +145,7 @@ def patient_gateway(emulator: EmulatorServer, gateway_home: Path) -> Iterator[Ga
     """A gateway whose upstream read timeout is long: whatever closes Raycast's side early
     is the gateway noticing its client left, not the timeout."""
     options = client_options(emulator, gateway_home, timeout=Timeout(read=30.0))
-    with Gateway(create_app(GatewaySettings(client_options=options))) as server:
+    with Gateway(_session_app(GatewaySettings(client_options=options))) as server:
         yield server
 
 
@@ -137,7 +156,7 @@ def keyed_gateway(emulator: EmulatorServer, gateway_home: Path) -> Iterator[Gate
         max_body_size=64 * 1024,
         client_options=client_options(emulator, gateway_home),
     )
-    with Gateway(create_app(settings)) as server:
+    with Gateway(_session_app(settings)) as server:
         yield server
 
 

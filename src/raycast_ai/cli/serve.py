@@ -68,6 +68,16 @@ from . import runtime
     help="The largest file a request may attach, in MB (default 20; the body limit grows with it).",
 )
 @click.option(
+    "--accounts",
+    "accounts_file",
+    metavar="FILE",
+    help="Spread requests over the Raycast accounts of FILE, [[accounts]] tables with a name, "
+    "a token (or token_env) and optionally a device_id and pinned keys (default: "
+    "RAYCAST_AI_ACCOUNTS, else accounts.toml in the data folder when it exists). An account "
+    "Raycast rate-limits rests until its retry-after. See 'Several Raycast accounts' in the "
+    "README.",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
     default="warning",
@@ -83,6 +93,7 @@ def serve(
     aliases: dict[str, str],
     attachment_hosts: tuple[str, ...],
     attachment_limit: float | None,
+    accounts_file: str | None,
     log_level: str,
 ) -> None:
     """Run the OpenAI-compatible gateway.
@@ -96,10 +107,14 @@ def serve(
     from raycast_ai import server
 
     api_keys = _keys(api_keys, key_files, api_key_stdin)
-    # Refusals first (no key beyond loopback, a damaged config.json, a busy port): nothing is
-    # printed for a gateway that will not start.
-    server.check_bind(host, server.GatewaySettings.from_env(api_keys))
+    # Refusals first (no key beyond loopback, a damaged config.json or accounts file, a busy
+    # port): nothing is printed for a gateway that will not start.
+    settings = server.GatewaySettings.from_env(api_keys)
+    server.check_bind(host, settings)
     runtime.prefs()
+    path = server.accounts_path(accounts_file)
+    accounts = server.load_accounts(path)
+    server.check_pins(accounts, settings.api_keys)
     sock = server.listen(host, port)
 
     def run(*args: Any, **options: Any) -> None:
@@ -111,6 +126,12 @@ def serve(
     shown = f"[{host}]" if ":" in host else host
     port = sock.getsockname()[1]
     runtime.err(f"OpenAI-compatible gateway on http://{shown}:{port}/v1 (Ctrl+C stops it)")
+    if accounts:
+        names = ", ".join(account.name for account in accounts)
+        runtime.err(f"Raycast accounts: {names} (from {path})")
+    if accounts and settings.api_keys:
+        ids = ", ".join(_key_ids(settings.api_keys))
+        runtime.err(f"API key ids (for 'keys' in {path}): {ids}")
     # uvicorn stops cleanly on Ctrl+C, then raises it again: here it is the normal way out.
     with contextlib.suppress(KeyboardInterrupt):
         prefs = runtime.prefs()
@@ -121,7 +142,7 @@ def serve(
         }
         if attachment_limit is not None:
             options["max_attachment_bytes"] = int(attachment_limit * 1_000_000)
-        run(host, port, api_keys, log_level=log_level, aliases=every, **options)
+        run(host, port, api_keys, log_level=log_level, aliases=every, accounts=accounts, **options)
 
 
 def _keys(given: tuple[str, ...], files: tuple[str, ...], stdin: bool) -> tuple[str, ...]:
@@ -143,6 +164,12 @@ def _keys(given: tuple[str, ...], files: tuple[str, ...], stdin: bool) -> tuple[
             param_hint="--api-key-file" if files else "--api-key-stdin",
         )
     return keys
+
+
+def _key_ids(keys: tuple[str, ...]) -> list[str]:
+    from raycast_ai.server.security import hash_key, key_id
+
+    return [key_id(hash_key(key)) for key in keys]
 
 
 def _aliases(values: tuple[str, ...]) -> dict[str, str]:

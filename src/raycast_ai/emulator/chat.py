@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from raycast_ai.protocol.structured import schema_in
 
 from .catalog import CHAT_DEFAULT, find_model, reasons
-from .checks import error_body, error_plan, signature_ok, token_refusal
+from .checks import bearer, error_body, error_plan, signature_ok, token_refusal
 from .config import EmulatorConfig
 from .delivery import ABORT, Pause, Plan, json_plan, sse_plan
 from .faults import (
@@ -102,7 +102,7 @@ def chat_plan(
         if refusal is not None:
             return refusal
 
-    fault = directives.fault
+    fault = directives.fault or config.token_faults.get(bearer(headers))
     outcome = f"fault:{fault}" if fault else "completed"
     if fault is not None and fault in FLAKY_FAULTS:
         key = f"{fault}:{body.get('message_id') or hashlib.sha256(record.body).hexdigest()}"

@@ -35,10 +35,19 @@ def token_refusal(headers: Mapping[str, str], config: EmulatorConfig) -> Plan | 
     token = token.strip()
     if scheme.lower() != "bearer":
         return error_plan(401, "Invalid access token.", "rejected:token")
-    if hmac.compare_digest(token.encode(), config.token.encode()):
+    accepted = False
+    for known in (config.token, *config.tokens):
+        accepted |= hmac.compare_digest(token.encode(), known.encode())
+    if accepted:
         return None
     refused = config.oauth.check(token)
     return None if refused is None else error_plan(401, refused, "rejected:token")
+
+
+def bearer(headers: Mapping[str, str]) -> str:
+    """The token of the request's `Authorization: Bearer` header, or ""."""
+    scheme, _, token = headers.get("authorization", "").strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 def signature_ok(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import EMULATOR_SECRET, EMULATOR_TOKEN
+from .faults import FAULTS
 from .oauth import ROTATIONS, OAuthTokens
 from .script import Script
 
@@ -25,6 +26,11 @@ class EmulatorConfig:
     `access_token_ttl` seconds; a refresh `keep`s the refresh token, `rotate`s it (the old one
     is revoked) or `omit`s it from the reply. `credits` names the /api/v1/ai/credits reply:
     `strings`, `numbers` or `exhausted` (see `account`). `oauth` holds the issued tokens.
+
+    Several accounts (a gateway's `[[accounts]]`): `tokens` are accepted besides `token`, and
+    `token_faults` maps a token to the fault every chat request with it meets, as if it said
+    `@fault:NAME` (a fault the request names wins): that account is rate limited (`429`) or out
+    of credits (`credits_error`). A test may change `token_faults` while the emulator runs.
     """
 
     token: str = EMULATOR_TOKEN
@@ -45,8 +51,13 @@ class EmulatorConfig:
     refresh_rotation: str = "keep"
     credits: str = "strings"
     oauth: OAuthTokens = field(default_factory=OAuthTokens, compare=False, repr=False)
+    tokens: tuple[str, ...] = ()
+    token_faults: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
+        for token, fault in self.token_faults.items():
+            if fault not in FAULTS:
+                raise ValueError(f"token_faults[{token!r}]: {fault!r} is not an emulator fault.")
         if self.refresh_rotation not in ROTATIONS:
             raise ValueError(
                 f"refresh_rotation is one of {', '.join(ROTATIONS)}, not {self.refresh_rotation!r}."

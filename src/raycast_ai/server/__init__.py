@@ -10,6 +10,7 @@ import dataclasses
 import errno
 import gc
 import logging
+import os
 import socket
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from raycast_ai.config import load_settings
 from raycast_ai.protocol.errors import InvalidRequestError
 
+from .accounts import Account, accounts_path, check_pins, load_accounts
 from .settings import GatewaySettings, is_loopback
 
 if TYPE_CHECKING:
@@ -29,6 +31,7 @@ STARTUP_FAILURE = 3  # uvicorn's exit status when the app does not start
 _GATEWAY_FIELDS = frozenset(f.name for f in dataclasses.fields(GatewaySettings)) - {
     "api_keys",
     "client_options",
+    "accounts",
 }
 _SETTINGS_ARGS = ("token", "signing_secret", "device_id", "base_url", "home")
 
@@ -40,6 +43,7 @@ def serve(
     *,
     log_level: str = "warning",
     sock: socket.socket | None = None,
+    accounts: str | os.PathLike[str] | Iterable[Account] | None = None,
     **client_kwargs: Any,
 ) -> None:
     """Run the gateway until interrupted, on `sock` if given (see `listen`), else on a socket
@@ -50,14 +54,24 @@ def serve(
     Keyword arguments named like `GatewaySettings` fields (`cors_origins`, `max_body_size`,
     `include_premium`, ...) set those; the rest go to `AsyncRaycastClient` (`token`,
     `base_url`, `timeout`, ...).
+
+    `accounts`: the Raycast accounts to spread requests over, as `Account`s or the path of an
+    accounts file (default: RAYCAST_AI_ACCOUNTS, else `accounts.toml` in the data folder when it
+    exists; see `server.accounts`); without any, the one account of the client's credentials.
     """
     gateway = {k: client_kwargs.pop(k) for k in list(client_kwargs) if k in _GATEWAY_FIELDS}
-    settings = GatewaySettings.from_env(api_keys, client_options=client_kwargs, **gateway)
+    if accounts is None or isinstance(accounts, str | os.PathLike):
+        home = client_kwargs.get("home")
+        accounts = load_accounts(accounts_path(accounts, home), home)
+    settings = GatewaySettings.from_env(
+        api_keys, client_options=client_kwargs, accounts=tuple(accounts), **gateway
+    )
     check_bind(host, settings)
+    check_pins(settings.accounts, settings.api_keys)
     # Served over sockets, `Host` is always checked (DNS rebinding); in-process it cannot be.
     settings = dataclasses.replace(settings, allowed_hosts=settings.allowed_hosts or ())
     upstream = load_settings(**{k: client_kwargs.get(k) for k in _SETTINGS_ARGS})
-    if not upstream.token:
+    if not upstream.token and not settings.accounts:
         log.warning(
             "No Raycast token: chat requests will fail until one is set "
             "('raycast-ai auth set' or RAYCAST_TOKEN)."
@@ -171,4 +185,16 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["GatewaySettings", "check_bind", "create_app", "free_port", "listen", "serve", "tune_gc"]
+__all__ = [
+    "Account",
+    "GatewaySettings",
+    "accounts_path",
+    "check_bind",
+    "check_pins",
+    "create_app",
+    "free_port",
+    "listen",
+    "load_accounts",
+    "serve",
+    "tune_gc",
+]

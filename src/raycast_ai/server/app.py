@@ -1,11 +1,13 @@
-"""The gateway: plain Starlette routes over one pooled `AsyncRaycastClient`, behind pure ASGI
-middleware. Each chat route is one dialect (`routes.CHAT_ROUTES`) on the shared `chat_endpoint`.
+"""The gateway: plain Starlette routes over a pooled `AsyncRaycastClient` per Raycast account
+(`pool.AccountPool`), behind pure ASGI middleware. Each chat route is one dialect
+(`routes.CHAT_ROUTES`) on the shared `chat_endpoint`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import time
@@ -27,11 +29,14 @@ from raycast_ai.dialects.errors import ErrorInfo, error_info
 from raycast_ai.dialects.openai_models import model_list, model_object
 from raycast_ai.protocol.catalog import Catalog
 from raycast_ai.protocol.errors import RaycastError
+from raycast_ai.store.cooldowns import MemoryCooldowns
 
+from .accounts import accounts_path, check_pins, load_accounts
 from .anthropic import anthropic_routes
 from .chat import chat_endpoint, error_response, failed, json_response
 from .disconnect import DisconnectMiddleware
 from .openapi import openapi_document
+from .pool import DEFAULT_ACCOUNT, AccountPool, Upstream, opened
 from .responses import response_routes
 from .routes import CHAT_ROUTES, DEFAULT_DIALECT, dialect_for
 from .security import (
@@ -52,15 +57,26 @@ READY_REFRESH = 30.0
 def create_app(
     settings: GatewaySettings | None = None, *, client: AsyncRaycastClient | None = None
 ) -> Starlette:
-    """The gateway app; without `client`, its lifespan opens (and closes) one from `settings`."""
-    settings = settings or GatewaySettings.from_env()
+    """The gateway app; without `client`, its lifespan opens (and closes) one per account of
+    `settings` (or one of its `client_options`). Without `settings`, they come from the
+    environment, the accounts file included (`accounts.accounts_path`)."""
+    if settings is None:
+        settings = GatewaySettings.from_env(accounts=load_accounts(accounts_path()))
+    if client is not None and settings.accounts:
+        raise ValueError("Give create_app a client or settings with accounts, not both.")
+    check_pins(settings.accounts, settings.api_keys)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if client is None:
-                    app.state.client = await stack.enter_async_context(_own_client(settings))
+                    own = functools.partial(_own_client, settings)
+                    home = settings.client_options.get("home")
+                    pool = await stack.enter_async_context(
+                        opened(settings.accounts, own, home, cools=settings.cool_accounts)
+                    )
+                    app.state.accounts, app.state.client = pool, pool.primary.client
                     try:
                         await _catalog(app)  # warm: the first requests should not all fetch it
                     except RaycastError as exc:
@@ -96,19 +112,25 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.client = client
+    if client is not None:
+        only = Upstream(DEFAULT_ACCOUNT, client)
+        app.state.accounts = AccountPool([only], cools=settings.cool_accounts)
+    if getattr(app.state, "cooldowns", None) is None:
+        app.state.cooldowns = MemoryCooldowns()
     app.state.settings = settings
     app.state.catalog_lock = asyncio.Lock()
     return app
 
 
-def _own_client(settings: GatewaySettings) -> AsyncRaycastClient:
+def _own_client(settings: GatewaySettings, **credentials: Any) -> AsyncRaycastClient:
+    """A client of `settings`, with an account's `credentials` over their own."""
     # No retries here: OpenAI clients retry themselves, honouring the forwarded retry-after.
     limits = httpx2.Limits(
         max_connections=settings.max_connections,
         max_keepalive_connections=settings.max_keepalive_connections,
     )
     options: dict[str, Any] = {"max_retries": 0, "limits": limits, **settings.client_options}
-    return AsyncRaycastClient(**options)
+    return AsyncRaycastClient(**options | credentials)
 
 
 def _client(request: Request) -> AsyncRaycastClient:
@@ -193,7 +215,7 @@ def _routes(settings: GatewaySettings) -> list[Route]:
         *response_routes(_client, _request_catalog),
         Route("/v1/embeddings", embeddings, methods=["POST"]),
         *(
-            Route(path, chat_endpoint(dialect, _client, _request_catalog), methods=["POST"])
+            Route(path, chat_endpoint(dialect, _request_catalog), methods=["POST"])
             for path, dialect in CHAT_ROUTES.items()
         ),
     ]

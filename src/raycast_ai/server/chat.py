@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from raycast_ai.client import AsyncChatStream, AsyncRaycastClient
-from raycast_ai.dialects.base import Dialect, rerouted
+from raycast_ai.dialects.base import Chat, Dialect, rerouted
 from raycast_ai.dialects.errors import BadRequest, ErrorInfo, error_info
 from raycast_ai.protocol.catalog import Catalog, ModelEntry
 from raycast_ai.protocol.completion import Collector
@@ -23,6 +23,8 @@ from raycast_ai.protocol.errors import RaycastError
 from raycast_ai.protocol.events import Event, Notice
 
 from .attachments import resolve as resolve_attachments
+from .pool import AccountPool
+from .security import request_key
 from .streaming import EventStreamResponse
 
 log = logging.getLogger("raycast_ai.server")
@@ -65,9 +67,7 @@ def json_response(
     return Response(body, status, headers, media_type="application/json")
 
 
-def chat_endpoint(
-    dialect: Dialect, client: Callable[[Request], AsyncRaycastClient], catalog: Catalogs
-) -> Endpoint:
+def chat_endpoint(dialect: Dialect, catalog: Catalogs) -> Endpoint:
     """The route of `dialect`: its body in, its stream or body out, its errors."""
 
     async def endpoint(request: Request) -> Response:
@@ -75,14 +75,15 @@ def chat_endpoint(
             chat = dialect.parse(await request.body())
             chat = await resolve_attachments(chat, request.app.state.settings)
             current = await catalog(request)  # so that `stream` below finds it cached
-            stream = client(request).stream(chat.messages, chat.model, options=chat.options)
+            stream, first = await started(request, chat)
             if chat.stream:
-                first = await first_events(stream)
                 answered, headers = answered_model(current, stream.model, first)
                 encoder = dialect.encoder(chat, answered.id)
                 return EventStreamResponse(stream, encoder, first, headers)
             collector = Collector()
             async with stream:
+                for event in first:
+                    collector.add(event)
                 async for event in stream:
                     collector.add(event)
         except BadRequest as exc:
@@ -115,6 +116,22 @@ def _header_value(message: str) -> str:
     """A Raycast notice made safe for an HTTP header: printable ASCII, one line, bounded."""
     cleaned = "".join(c if " " <= c <= "~" else "?" for c in message).strip()
     return cleaned[:200] or "true"
+
+
+async def started(request: Request, chat: Chat) -> tuple[AsyncChatStream, list[Event]]:
+    """The stream of `chat` on the Raycast account chosen for the request (`pool.AccountPool`),
+    and its first events: a rate limit or quota error among them reaches no client yet, so the
+    pool may still move the request to another account."""
+
+    async def attempt(client: AsyncRaycastClient) -> tuple[AsyncChatStream, list[Event]]:
+        stream = client.stream(chat.messages, chat.model, options=chat.options)
+        return stream, await first_events(stream)
+
+    state = request.app.state
+    pool: AccountPool | None = getattr(state, "accounts", None)
+    if pool is None:
+        raise RuntimeError("the gateway's Raycast clients are not open (lifespan did not run)")
+    return await pool.run(request_key(request.scope), state.cooldowns, attempt)
 
 
 async def first_events(stream: AsyncChatStream) -> list[Event]:

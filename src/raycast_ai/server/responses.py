@@ -46,8 +46,8 @@ from .chat import (
     answered_model,
     error_response,
     failed,
-    first_events,
     json_response,
+    started,
 )
 from .settings import GatewaySettings
 from .streaming import EventStreamResponse
@@ -72,9 +72,8 @@ def response_routes(
             chat, unsearchable = _searchable(chat, current)
             conversation = [*history, *described(context.input)]
             headers = _dropped(request, (*context.dropped_tools, *unsearchable))
-            stream = client(request).stream(chat.messages, chat.model, options=chat.options)
+            stream, first = await started(request, chat)
             if chat.stream:
-                first = await first_events(stream)
                 answered, rerouted = answered_model(current, stream.model, first)
                 encoder = ResponsesEncoder(chat, answered.id)
 
@@ -87,6 +86,8 @@ def response_routes(
                 return EventStreamResponse(stream, encoder, first, headers, on_complete=hook)
             collector = Collector()
             async with stream:
+                for event in first:
+                    collector.add(event)
                 async for event in stream:
                     collector.add(event)
         except RaycastError as exc:

@@ -10,6 +10,8 @@ from typing import Any
 
 from raycast_ai.protocol.files import MAX_ATTACHMENT_BYTES
 
+from .accounts import Account
+
 API_KEYS_ENV = "RAYCAST_AI_API_KEYS"
 # A file travels as base64, 4 characters per 3 bytes: a 20 MiB attachment makes a body of about
 # 27 MiB, so the body limit stays above 4/3 of the attachment limit (`body_size_for`).
@@ -54,6 +56,10 @@ class GatewaySettings:
     otherwise (see `server.attachments`). `allowed_hosts`: the `Host` names answered besides
     IP addresses and `localhost` (`"*"`: any); None, as in-process, checks none, and `serve()`
     always checks. `limits` bound what one client connection may hold (`serve()` only).
+    `accounts`: the Raycast accounts requests are spread over (`server.accounts`, `server.pool`);
+    none: the one of `client_options`. `cool_accounts` False sends every request on, whatever
+    429 or quota error Raycast gave the account before (for benchmarks whose emulated faults are
+    drawn per request, not per account).
     """
 
     api_keys: tuple[str, ...] = field(default=(), repr=False)
@@ -70,6 +76,8 @@ class GatewaySettings:
     max_attachment_bytes: int = MAX_ATTACHMENT_BYTES
     allowed_hosts: tuple[str, ...] | None = None
     limits: ConnectionLimits = ConnectionLimits()
+    accounts: tuple[Account, ...] = field(default=(), repr=False)
+    cool_accounts: bool = True
 
     @classmethod
     def from_env(cls, api_keys: Iterable[str] = (), **changes: Any) -> GatewaySettings:
