@@ -44,7 +44,8 @@ import sys
 from raycast_ai.client import Timeout
 from raycast_ai.server import serve
 serve(port=int(sys.argv[1]), base_url=sys.argv[2], token=sys.argv[3], signing_secret=sys.argv[4],
-      home=sys.argv[5], log_level="error", timeout=Timeout(connect=5, read=2, write=5, pool=10))
+      home=sys.argv[5], log_level="error", timeout=Timeout(connect=5, read=2, write=5, pool=10),
+      cool_accounts=False)
 """
 SLOW_READERS = 0.1  # the share of streamed chat requests read slowly
 SLOW_PAUSE = 0.05  # seconds a slow reader sleeps between reads
