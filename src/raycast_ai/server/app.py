@@ -31,6 +31,7 @@ from raycast_ai.protocol.errors import RaycastError
 from .anthropic import anthropic_routes
 from .chat import chat_endpoint, error_response, failed, json_response
 from .disconnect import DisconnectMiddleware
+from .metering import shared_state, usage_routes
 from .openapi import openapi_document
 from .responses import response_routes
 from .routes import CHAT_ROUTES, DEFAULT_DIALECT, dialect_for
@@ -65,12 +66,19 @@ def create_app(
                         await _catalog(app)  # warm: the first requests should not all fetch it
                     except RaycastError as exc:
                         log.warning("Raycast's model list is not available yet: %s", exc.message)
+                shared = shared_state(app)
+                problem = await shared.problem()
+                if problem is not None:
+                    log.warning("Starting degraded: %s", problem)
                 yield
         finally:
             # Answers already sent may still be on their way to the store.
             close = getattr(getattr(app.state, "response_store", None), "aclose", None)
             if close is not None:
                 await close()
+            opened = getattr(app.state, "shared", None)
+            if opened is not None:
+                await opened.aclose()
 
     cors = (
         Middleware(CORSMiddleware, origin_regex=LOOPBACK_ORIGIN_REGEX)
@@ -97,6 +105,10 @@ def create_app(
     )
     app.state.client = client
     app.state.settings = settings
+    # Opened by the lifespan, else on first use (`metering.shared_state`); `cooldowns` is
+    # `shared.cooldowns`.
+    app.state.shared = None
+    app.state.cooldowns = None
     app.state.catalog_lock = asyncio.Lock()
     return app
 
@@ -139,9 +151,9 @@ def _routes(settings: GatewaySettings) -> list[Route]:
         return json_response({"status": "ok"})
 
     async def ready(request: Request) -> Response:
-        """200 once Raycast's model list was fetched within READY_REFRESH seconds and a token
-        is configured; else 503 with `ready: false` and the reason."""
-        reason = missing_credentials(_client(request))
+        """200 once Raycast's model list was fetched within READY_REFRESH seconds, a token is
+        configured and the shared store answers; else 503 with `ready: false` and the reason."""
+        reason = missing_credentials(_client(request)) or await shared_state(request.app).problem()
         if reason is not None:
             return json_response({"status": "not ready", "ready": False, "reason": reason}, 503)
         stale = time.monotonic() - last_check[0] > READY_REFRESH
@@ -191,6 +203,7 @@ def _routes(settings: GatewaySettings) -> list[Route]:
         Route("/openapi.json", openapi, methods=["GET"]),
         *anthropic_routes(),
         *response_routes(_client, _request_catalog),
+        *usage_routes(),
         Route("/v1/embeddings", embeddings, methods=["POST"]),
         *(
             Route(path, chat_endpoint(dialect, _client, _request_catalog), methods=["POST"])

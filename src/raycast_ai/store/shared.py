@@ -19,7 +19,6 @@ from .usage import FILENAME as USAGE_FILENAME
 from .usage import SQLiteUsageBackend, WriteBehindLedger
 from .write_behind import WriteBehindStore
 
-STORE_ENV = "RAYCAST_AI_STORE"
 SCHEMES = ("redis", "rediss", "unix")
 
 

@@ -14,6 +14,7 @@ import logging
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
@@ -61,6 +62,11 @@ class WriteBehindLedger:
         return f"WriteBehindLedger({self.backend!r})"
 
     async def record(self, key: str, model: str, input_tokens: int, output_tokens: int) -> None:
+        self.add(key, model, input_tokens, output_tokens)
+
+    def add(self, key: str, model: str, input_tokens: int, output_tokens: int) -> None:
+        """`record` without an await, for code that cannot wait (a stream's `finally`); needs a
+        running event loop."""
         total = self._pending.get((key, model))
         if total is None:
             self._pending[key, model] = [1, input_tokens, output_tokens]
@@ -200,4 +206,5 @@ class SQLiteUsageBackend:
         except BaseException:
             connection.close()
             raise
+        weakref.finalize(self, connection.close)
         return connection
