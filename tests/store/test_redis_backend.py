@@ -17,8 +17,8 @@ from raycast_ai.store.redis_backend import (
     RedisRateLimiter,
     RedisResponseStore,
     RedisUsageBackend,
-    redacted,
 )
+from raycast_ai.store.shared import redacted
 from raycast_ai.store.usage import WriteBehindLedger
 from support_redis import RedisServer
 

@@ -68,6 +68,31 @@ from . import runtime
     help="The largest file a request may attach, in MB (default 20; the body limit grows with it).",
 )
 @click.option(
+    "--store",
+    "store_url",
+    envvar="RAYCAST_AI_STORE",
+    metavar="URL",
+    callback=lambda ctx, param, value: _store(value),
+    help="Share stored responses, rate limits, usage and account cooldowns with other replicas "
+    "through the Redis at URL (redis://HOST:PORT/DB; default: RAYCAST_AI_STORE, else SQLite "
+    "in the data folder and memory, for one process).",
+)
+@click.option(
+    "--rate-limit",
+    metavar="N/UNIT",
+    callback=lambda ctx, param, value: _rate_limit(value),
+    help="At most N chat requests per gateway key per s, min or hour (e.g. 60/min), counted "
+    "across replicas with --store; beyond it, 429 with retry-after.",
+)
+@click.option(
+    "--rate-limit-fail",
+    type=click.Choice(["open", "closed"]),
+    default="open",
+    show_default=True,
+    help="While the store cannot count requests (Redis away): let them through (open) or "
+    "refuse them with 503 (closed).",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
     default="warning",
@@ -83,6 +108,9 @@ def serve(
     aliases: dict[str, str],
     attachment_hosts: tuple[str, ...],
     attachment_limit: float | None,
+    store_url: str | None,
+    rate_limit: Any,
+    rate_limit_fail: str,
     log_level: str,
 ) -> None:
     """Run the OpenAI-compatible gateway.
@@ -98,7 +126,8 @@ def serve(
     api_keys = _keys(api_keys, key_files, api_key_stdin)
     # Refusals first (no key beyond loopback, a damaged config.json, a busy port): nothing is
     # printed for a gateway that will not start.
-    server.check_bind(host, server.GatewaySettings.from_env(api_keys))
+    settings = server.GatewaySettings.from_env(api_keys)
+    server.check_bind(host, settings)
     runtime.prefs()
     sock = server.listen(host, port)
 
@@ -111,6 +140,8 @@ def serve(
     shown = f"[{host}]" if ":" in host else host
     port = sock.getsockname()[1]
     runtime.err(f"OpenAI-compatible gateway on http://{shown}:{port}/v1 (Ctrl+C stops it)")
+    for line in _about(settings.api_keys, store_url, rate_limit, rate_limit_fail):
+        runtime.err(line)
     # uvicorn stops cleanly on Ctrl+C, then raises it again: here it is the normal way out.
     with contextlib.suppress(KeyboardInterrupt):
         prefs = runtime.prefs()
@@ -118,6 +149,9 @@ def serve(
         options: dict[str, Any] = {
             "attachment_hosts": (*prefs.attachment_hosts, *attachment_hosts),
             "allowed_hosts": allowed_hosts,
+            "store_url": store_url,
+            "rate_limit": rate_limit,
+            "rate_limit_fail": rate_limit_fail,
         }
         if attachment_limit is not None:
             options["max_attachment_bytes"] = int(attachment_limit * 1_000_000)
@@ -143,6 +177,49 @@ def _keys(given: tuple[str, ...], files: tuple[str, ...], stdin: bool) -> tuple[
             param_hint="--api-key-file" if files else "--api-key-stdin",
         )
     return keys
+
+
+def _about(keys: tuple[str, ...], store: str | None, limit: Any, fail: str) -> list[str]:
+    """What a user needs to know of the gateway's setup: each key by its id (the name usage
+    and limits use; never the key), the store, the rate limit."""
+    from raycast_ai.server.security import hash_key, key_id
+    from raycast_ai.store.shared import redacted
+
+    lines = [f"Key {n}: {key_id(hash_key(key))}" for n, key in enumerate(keys, 1)]
+    if store is not None:
+        lines.append(f"Shared store: Redis at {redacted(store)}")
+    if limit is not None:
+        lines.append(
+            f"Rate limit: {limit.requests} requests per {limit.window:g} s per key "
+            f"(failing {fail} while the store is away)"
+        )
+    return lines
+
+
+def _store(value: str | None) -> str | None:
+    if not value:
+        return None
+    from raycast_ai.store.shared import check_store_url, redis_missing
+
+    try:
+        check_store_url(value)
+        missing = redis_missing()
+        if missing is not None:
+            raise ValueError(missing)
+        return value
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--store / RAYCAST_AI_STORE") from None
+
+
+def _rate_limit(value: str | None) -> Any:
+    if value is None:
+        return None
+    from raycast_ai.store.limits import parse_rate_limit
+
+    try:
+        return parse_rate_limit(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--rate-limit") from None
 
 
 def _aliases(values: tuple[str, ...]) -> dict[str, str]:

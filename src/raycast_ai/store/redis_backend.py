@@ -14,7 +14,6 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -24,24 +23,12 @@ from redis.exceptions import RedisError
 
 from .base import REDIS_PREFIX as PREFIX
 from .base import Decision, RateLimit, StoredResponse, StoreUnavailable, UsageRecord
+from .shared import redacted
 
 PAUSE = 1.0
 TIMEOUT = 2.0
 
 T = TypeVar("T")
-
-
-def redacted(url: str) -> str:
-    """`url` without its password, as logs and errors show it."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class RedisConnection:

@@ -8,7 +8,7 @@ import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from .base import Cooldowns, RateLimiter, ResponseStore
 from .cooldowns import MemoryCooldowns
@@ -92,6 +92,31 @@ def check_store_url(url: str) -> str:
     return url
 
 
+def redacted(url: str) -> str:
+    """`url` without its password, as logs and errors show it."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def redis_missing() -> str | None:
+    """Why a Redis store cannot be used in this environment, or None."""
+    try:
+        import redis.asyncio  # noqa: F401
+    except ImportError:
+        return (
+            "A Redis store needs the redis package: pip install 'raycast-ai[redis]' "
+            "(or pip install 'redis>=5')."
+        )
+    return None
+
+
 def open_shared(url: str | None, home: Path, settings: StoreSettings) -> Shared:
     """The shared state: on the Redis at `url`, else embedded, with SQLite files in `home`.
     Nothing connects yet (Redis on first use); `Shared.problem()` says whether it can."""
@@ -106,6 +131,9 @@ def open_shared(url: str | None, home: Path, settings: StoreSettings) -> Shared:
             where=f"the data folder {home}",
         )
     check_store_url(url)
+    missing = redis_missing()
+    if missing is not None:
+        raise ValueError(missing)
     from .cooldowns import RedisCooldowns
     from .redis_backend import (
         RedisConnection,
