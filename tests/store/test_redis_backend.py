@@ -175,3 +175,30 @@ def test_a_password_in_the_url_is_never_shown() -> None:
     assert redacted("redis://:s3cret@example.com:6380/2") == "redis://:***@example.com:6380/2"
     assert redacted("redis://user:s3cret@[::1]/0") == "redis://user:***@[::1]/0"
     assert redacted("redis://example.com/0") == "redis://example.com/0"
+
+
+async def test_after_a_timeout_calls_fail_at_once_for_a_pause_then_try_again() -> None:
+    import socket
+
+    with socket.socket() as silent:  # accepts connections (the backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+        connection = RedisConnection(url, timeout=0.3, pause=0.5)
+        limiter = RedisRateLimiter(connection)
+        try:
+            started = time.monotonic()
+            with pytest.raises(StoreUnavailable, match="is unreachable"):
+                await limiter.hit("k", RateLimit(1, 1.0))
+            assert time.monotonic() - started >= 0.3
+            started = time.monotonic()
+            with pytest.raises(StoreUnavailable, match="is unreachable"):
+                await limiter.hit("k", RateLimit(1, 1.0))
+            assert time.monotonic() - started < 0.1  # paused: no new wait
+            await asyncio.sleep(0.5)
+            started = time.monotonic()
+            with pytest.raises(StoreUnavailable):
+                await limiter.hit("k", RateLimit(1, 1.0))
+            assert time.monotonic() - started >= 0.3  # tried again
+        finally:
+            await connection.aclose()

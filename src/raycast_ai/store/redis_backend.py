@@ -2,9 +2,9 @@
 usage and cooldowns (`shared.open_shared` builds them from a `redis://` URL).
 
 Each operation is one round trip (a Lua script or a pipeline), atomic on the server. Every
-Redis failure becomes `StoreUnavailable`; after one, calls fail at once for `PAUSE` seconds
-rather than each waiting for a connection that is not there, then the next call tries again,
-so a Redis that comes back is used again without a restart.
+Redis failure becomes `StoreUnavailable`; after a slow one (a timeout), calls fail at once for
+`PAUSE` seconds rather than each waiting for a Redis that does not answer, then the next call
+tries again, so a Redis that comes back is used again without a restart.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from .base import Decision, RateLimit, StoredResponse, StoreUnavailable, UsageRe
 from .shared import redacted
 
 PAUSE = 1.0
+SLOW = 0.25  # seconds: a failure slower than this pauses the calls
 TIMEOUT = 2.0
 
 T = TypeVar("T")
@@ -54,11 +55,14 @@ class RedisConnection:
     async def run(self, call: Callable[[Redis], Awaitable[T]]) -> T:
         if time.monotonic() < self._down_until:
             raise StoreUnavailable(self._unreachable(self._reason))
+        started = time.monotonic()
         try:
             return await call(self.client)
         except (RedisError, OSError) as exc:
             self._reason = str(exc) or type(exc).__name__
-            self._down_until = time.monotonic() + self._pause
+            # A refused connection costs nothing to try again; a timeout costs seconds.
+            if time.monotonic() - started > SLOW:
+                self._down_until = time.monotonic() + self._pause
             raise StoreUnavailable(self._unreachable(self._reason)) from exc
 
     async def problem(self) -> str | None:
