@@ -122,11 +122,12 @@ class WriteBehindLedger:
             await asyncio.wait([self._writer])
 
     async def aclose(self, timeout: float = 2.0) -> None:
-        """Writes what is left, waiting at most `timeout` seconds (a lost Redis loses it)."""
+        """Writes what is left, waiting at most `timeout` seconds, and not at all while the
+        store is failing (a lost Redis loses it, and says so)."""
         writer = self._writer
         if writer is None:
             return
-        done, _ = await asyncio.wait([writer], timeout=timeout)
+        done, _ = await asyncio.wait([writer], timeout=0 if self._failing else timeout)
         if not done:
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
