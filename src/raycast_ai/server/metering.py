@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.applications import Starlette
@@ -134,16 +134,19 @@ class Meter:
         self.usage: Usage | None = None
         self.said: list[str] = []
 
-    def add(self, events: Iterable[Event]) -> None:
-        said = self.said
+    def add(self, events: Sequence[Event]) -> None:
+        # Nearly every event is text: one comprehension for them, a loop only for the rest.
+        texts = [e.text for e in events if type(e) is TextDelta]
+        self.said += texts
+        if len(texts) == len(events):
+            return
         for event in events:
-            kind = type(event)
-            if kind is TextDelta or kind is ReasoningDelta:
-                said.append(event.text)  # type: ignore[union-attr]
-            elif kind is ToolCallDelta:
-                said.append(event.name + event.arguments)  # type: ignore[union-attr]
-            elif kind is Usage:
-                self.usage = event  # type: ignore[assignment]
+            if isinstance(event, ReasoningDelta):
+                self.said.append(event.text)
+            elif isinstance(event, ToolCallDelta):
+                self.said.append(event.name + event.arguments)
+            elif isinstance(event, Usage):
+                self.usage = event
 
     def done(self) -> None:
         """Records the usage once; never raises, never waits."""
