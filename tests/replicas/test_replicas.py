@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -264,3 +265,39 @@ def test_redis_stopped_mid_run_degrades_clearly_and_recovers_without_a_restart(
 
 def _requests(replica: Replica) -> int:
     return sum(row["requests"] for row in replica.get("/v1/usage").json()["data"])
+
+
+def test_a_replica_whose_redis_is_unreachable_starts_degraded_and_says_so_once(
+    emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        url = f"redis://127.0.0.1:{closed.getsockname()[1]}/0"
+        env = {k: v for k, v in os.environ.items() if k not in _CLEARED}
+        env |= {
+            "RAYCAST_BASE_URL": emulator.base_url,
+            "RAYCAST_TOKEN": EMULATOR_TOKEN,
+            "RAYCAST_SIGNING_SECRET": EMULATOR_SECRET,
+            "RAYCAST_AI_HOME": str(tmp_path / "home"),
+            "RAYCAST_AI_STORE": url,
+        }
+        port = free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "raycast_ai", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        replica = Replica(process, f"http://127.0.0.1:{port}")
+        try:
+            _wait_until_up(replica)
+            assert replica.chat().status_code == 200
+            assert replica.get("/ready").status_code == 503
+        finally:
+            process.send_signal(signal.SIGINT)
+            _, err = process.communicate(timeout=15)
+    degraded = [line for line in err.splitlines() if "Starting degraded" in line]
+    assert len(degraded) == 1
+    assert f"Redis at {url} is unreachable" in degraded[0]
+    assert f"Shared store: Redis at {url}" in err

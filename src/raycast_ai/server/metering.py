@@ -54,13 +54,14 @@ def shared_state(app: Starlette) -> Shared:
 async def admit(request: Request, dialect: Dialect) -> tuple[Response | None, dict[str, str]]:
     """A refusal to answer instead (rate limited, or the limiter away and failing closed), or
     None and the rate-limit headers for the answer."""
+    shared = shared_state(request.app)  # opened before anything goes upstream (cooldowns)
     settings = request.app.state.settings
     limit: RateLimit | None = settings.rate_limit
     if limit is None:
         return None, {}
     state = request.app.state
     try:
-        decision = await shared_state(request.app).limits.hit(request_key(request.scope), limit)
+        decision = await shared.limits.hit(request_key(request.scope), limit)
     except StoreError as exc:
         if not getattr(state, "limiter_down", False):
             state.limiter_down = True
