@@ -189,9 +189,10 @@ def _about(keys: tuple[str, ...], store: str | None, limit: Any, fail: str) -> l
     if store is not None:
         lines.append(f"Shared store: Redis at {redacted(store)}")
     if limit is not None:
+        from raycast_ai.store.limits import describe
+
         lines.append(
-            f"Rate limit: {limit.requests} requests per {limit.window:g} s per key "
-            f"(failing {fail} while the store is away)"
+            f"Rate limit: {describe(limit)} per key (failing {fail} when the store is away)"
         )
     return lines
 

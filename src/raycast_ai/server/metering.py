@@ -24,6 +24,7 @@ from raycast_ai.dialects.base import Chat, Dialect, estimate_usage
 from raycast_ai.dialects.errors import ErrorInfo
 from raycast_ai.protocol.events import Event, ReasoningDelta, TextDelta, ToolCallDelta, Usage
 from raycast_ai.store.base import Decision, RateLimit, StoreError
+from raycast_ai.store.limits import describe
 from raycast_ai.store.shared import Shared, open_shared
 
 from .replies import error_response, json_response
@@ -84,10 +85,7 @@ async def admit(request: Request, dialect: Dialect) -> tuple[Response | None, di
     if decision.allowed:
         return None, headers
     wait = max(1, math.ceil(decision.retry_after))
-    message = (
-        f"Rate limit reached for this key: {limit.requests} requests per {_window(limit)}. "
-        f"Try again in {wait} s."
-    )
+    message = f"Rate limit reached for this key: {describe(limit)}. Try again in {wait} s."
     headers |= {"retry-after": str(wait), "retry-after-ms": str(int(decision.retry_after * 1000))}
     info = ErrorInfo(429, message, "rate_limit_error", "rate_limit_exceeded", None, headers)
     return error_response(dialect, info), {}
@@ -113,11 +111,6 @@ def _duration(seconds: float) -> str:
     if hours:
         return f"{hours}h{minutes}m{secs}s"
     return f"{minutes}m{secs}s" if minutes else f"{secs}s"
-
-
-def _window(limit: RateLimit) -> str:
-    names = {1.0: "second", 60.0: "minute", 3600.0: "hour"}
-    return names.get(limit.window, f"{limit.window:g} s")
 
 
 class Meter:

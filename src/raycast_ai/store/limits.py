@@ -26,6 +26,12 @@ def parse_rate_limit(text: str) -> RateLimit:
     return RateLimit(int(match.group(1)), window)
 
 
+def describe(limit: RateLimit) -> str:
+    """`60 requests per minute`, as messages say it."""
+    names = {1.0: "second", 60.0: "minute", 3600.0: "hour"}
+    return f"{limit.requests} requests per {names.get(limit.window, f'{limit.window:g} s')}"
+
+
 class MemoryRateLimiter:
     """A sliding window per key, in memory: each request's time is kept for one window, so a
     key gets `limit.requests` in any `limit.window` seconds, never a burst at a window's edge."""

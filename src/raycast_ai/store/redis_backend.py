@@ -59,7 +59,7 @@ class RedisConnection:
         try:
             return await call(self.client)
         except (RedisError, OSError) as exc:
-            self._reason = str(exc) or type(exc).__name__
+            self._reason = (str(exc) or type(exc).__name__).rstrip(".")
             # A refused connection costs nothing to try again; a timeout costs seconds.
             if time.monotonic() - started > SLOW:
                 self._down_until = time.monotonic() + self._pause
