@@ -11,6 +11,9 @@ PYTHON="${PYTHON:-python3}"
 .venv/bin/ruff format --check .
 .venv/bin/mypy --strict src
 ./scripts/install-agents.sh || true
+# A real redis-server for the shared store's tests (tests/store, tests/replicas); without it those
+# tests fail and say how to install it.
+./scripts/install-redis.sh || true
 # g4f 6.7.1, the newest g4f, llm, the recipes' clients and aider, each in a venv of its own under
 # .cache/venvs; tests/integrations fails and says how when they cannot be made.
 ./scripts/install-test-venvs.sh || true

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, settings
 
 from raycast_ai.emulator.server import EmulatorServer
 from support_emulator import KINDS, Harness, MakeHarness, make_harness
+from support_redis import RedisServer
 
 # `./scripts/test.sh` (and so CI) runs the property tests derandomized: the same examples on every
 # run, so a red CI is never a coin toss. `--hypothesis-profile=thorough` explores far more.
@@ -55,3 +56,14 @@ async def make(
     yield factory
     for harness in made:
         await harness.close()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A real redis-server on a free loopback port for this test (`support_redis`)."""
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx2
@@ -18,6 +21,7 @@ from raycast_ai.server import chat as chat_module
 pytestmark = pytest.mark.anyio
 
 ENTRY = ModelEntry(id="openai-gpt-4o-mini", model="gpt-4o-mini", provider="openai")
+HOME = Path(tempfile.mkdtemp(prefix="raycast-ai-scripted-"))
 OTHER = ModelEntry(id="openai-gpt-4o", model="gpt-4o", provider="openai", name="GPT-4o")
 
 
@@ -27,6 +31,7 @@ class ScriptedClient:
     def __init__(self, events: Sequence[Event]) -> None:
         self.events = events
         self.closed = 0
+        self.settings = SimpleNamespace(home=HOME)  # where the gateway keeps usage
 
     async def models(self, *, refresh: bool = False) -> Catalog:
         return Catalog((ENTRY, OTHER))

@@ -78,6 +78,31 @@ from . import runtime
     "README.",
 )
 @click.option(
+    "--store",
+    "store_url",
+    envvar="RAYCAST_AI_STORE",
+    metavar="URL",
+    callback=lambda ctx, param, value: _store(value),
+    help="Share stored responses, rate limits, usage and account cooldowns with other replicas "
+    "through the Redis at URL (redis://HOST:PORT/DB; default: RAYCAST_AI_STORE, else SQLite "
+    "in the data folder and memory, for one process).",
+)
+@click.option(
+    "--rate-limit",
+    metavar="N/UNIT",
+    callback=lambda ctx, param, value: _rate_limit(value),
+    help="At most N chat requests per gateway key per s, min or hour (e.g. 60/min), counted "
+    "across replicas with --store; beyond it, 429 with retry-after.",
+)
+@click.option(
+    "--rate-limit-fail",
+    type=click.Choice(["open", "closed"]),
+    default="open",
+    show_default=True,
+    help="While the store cannot count requests (Redis away): let them through (open) or "
+    "refuse them with 503 (closed).",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
     default="warning",
@@ -94,6 +119,9 @@ def serve(
     attachment_hosts: tuple[str, ...],
     attachment_limit: float | None,
     accounts_file: str | None,
+    store_url: str | None,
+    rate_limit: Any,
+    rate_limit_fail: str,
     log_level: str,
 ) -> None:
     """Run the OpenAI-compatible gateway.
@@ -129,9 +157,8 @@ def serve(
     if accounts:
         names = ", ".join(account.name for account in accounts)
         runtime.err(f"Raycast accounts: {names} (from {path})")
-    if accounts and settings.api_keys:
-        ids = ", ".join(_key_ids(settings.api_keys))
-        runtime.err(f"API key ids (for 'keys' in {path}): {ids}")
+    for line in _about(settings.api_keys, store_url, rate_limit, rate_limit_fail):
+        runtime.err(line)
     # uvicorn stops cleanly on Ctrl+C, then raises it again: here it is the normal way out.
     with contextlib.suppress(KeyboardInterrupt):
         prefs = runtime.prefs()
@@ -139,6 +166,9 @@ def serve(
         options: dict[str, Any] = {
             "attachment_hosts": (*prefs.attachment_hosts, *attachment_hosts),
             "allowed_hosts": allowed_hosts,
+            "store_url": store_url,
+            "rate_limit": rate_limit,
+            "rate_limit_fail": rate_limit_fail,
         }
         if attachment_limit is not None:
             options["max_attachment_bytes"] = int(attachment_limit * 1_000_000)
@@ -166,10 +196,48 @@ def _keys(given: tuple[str, ...], files: tuple[str, ...], stdin: bool) -> tuple[
     return keys
 
 
-def _key_ids(keys: tuple[str, ...]) -> list[str]:
+def _about(keys: tuple[str, ...], store: str | None, limit: Any, fail: str) -> list[str]:
+    """What a user needs to know of the gateway's setup: each key by its id (the name usage
+    and limits use; never the key), the store, the rate limit."""
     from raycast_ai.server.security import hash_key, key_id
+    from raycast_ai.store.shared import redacted
 
-    return [key_id(hash_key(key)) for key in keys]
+    lines = [f"Key {n}: {key_id(hash_key(key))}" for n, key in enumerate(keys, 1)]
+    if store is not None:
+        lines.append(f"Shared store: Redis at {redacted(store)}")
+    if limit is not None:
+        from raycast_ai.store.limits import describe
+
+        lines.append(
+            f"Rate limit: {describe(limit)} per key (failing {fail} when the store is away)"
+        )
+    return lines
+
+
+def _store(value: str | None) -> str | None:
+    if not value:
+        return None
+    from raycast_ai.store.shared import check_store_url, redis_missing
+
+    try:
+        check_store_url(value)
+        missing = redis_missing()
+        if missing is not None:
+            raise ValueError(missing)
+        return value
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--store / RAYCAST_AI_STORE") from None
+
+
+def _rate_limit(value: str | None) -> Any:
+    if value is None:
+        return None
+    from raycast_ai.store.limits import parse_rate_limit
+
+    try:
+        return parse_rate_limit(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--rate-limit") from None
 
 
 def _aliases(values: tuple[str, ...]) -> dict[str, str]:

@@ -29,12 +29,12 @@ from raycast_ai.dialects.errors import ErrorInfo, error_info
 from raycast_ai.dialects.openai_models import model_list, model_object
 from raycast_ai.protocol.catalog import Catalog
 from raycast_ai.protocol.errors import RaycastError
-from raycast_ai.store.cooldowns import MemoryCooldowns
 
 from .accounts import accounts_path, check_pins, load_accounts
 from .anthropic import anthropic_routes
 from .chat import chat_endpoint, error_response, failed, json_response
 from .disconnect import DisconnectMiddleware
+from .metering import shared_state, usage_routes
 from .openapi import openapi_document
 from .pool import DEFAULT_ACCOUNT, AccountPool, Upstream, opened
 from .responses import response_routes
@@ -81,12 +81,18 @@ def create_app(
                         await _catalog(app)  # warm: the first requests should not all fetch it
                     except RaycastError as exc:
                         log.warning("Raycast's model list is not available yet: %s", exc.message)
+                problem = await shared_state(app).problem()
+                if problem is not None:
+                    log.warning("Starting degraded: %s", problem)
                 yield
         finally:
             # Answers already sent may still be on their way to the store.
             close = getattr(getattr(app.state, "response_store", None), "aclose", None)
             if close is not None:
                 await close()
+            shared = getattr(app.state, "shared", None)
+            if shared is not None:
+                await shared.aclose()
 
     cors = (
         Middleware(CORSMiddleware, origin_regex=LOOPBACK_ORIGIN_REGEX)
@@ -115,9 +121,11 @@ def create_app(
     if client is not None:
         only = Upstream(DEFAULT_ACCOUNT, client)
         app.state.accounts = AccountPool([only], cools=settings.cool_accounts)
-    if getattr(app.state, "cooldowns", None) is None:
-        app.state.cooldowns = MemoryCooldowns()
     app.state.settings = settings
+    # Opened by the lifespan, else on first use (`metering.shared_state`); `cooldowns` is
+    # `shared.cooldowns`.
+    app.state.shared = None
+    app.state.cooldowns = None
     app.state.catalog_lock = asyncio.Lock()
     return app
 
@@ -161,9 +169,9 @@ def _routes(settings: GatewaySettings) -> list[Route]:
         return json_response({"status": "ok"})
 
     async def ready(request: Request) -> Response:
-        """200 once Raycast's model list was fetched within READY_REFRESH seconds and a token
-        is configured; else 503 with `ready: false` and the reason."""
-        reason = missing_credentials(_client(request))
+        """200 once Raycast's model list was fetched within READY_REFRESH seconds, a token is
+        configured and the shared store answers; else 503 with `ready: false` and the reason."""
+        reason = missing_credentials(_client(request)) or await shared_state(request.app).problem()
         if reason is not None:
             return json_response({"status": "not ready", "ready": False, "reason": reason}, 503)
         stale = time.monotonic() - last_check[0] > READY_REFRESH
@@ -213,6 +221,7 @@ def _routes(settings: GatewaySettings) -> list[Route]:
         Route("/openapi.json", openapi, methods=["GET"]),
         *anthropic_routes(),
         *response_routes(_client, _request_catalog),
+        *usage_routes(),
         Route("/v1/embeddings", embeddings, methods=["POST"]),
         *(
             Route(path, chat_endpoint(dialect, _request_catalog), methods=["POST"])

@@ -6,7 +6,6 @@ in-stream error. Notices do not commit the response to 200 (see `first_events`).
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -15,15 +14,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from raycast_ai.client import AsyncChatStream, AsyncRaycastClient
-from raycast_ai.dialects.base import Chat, Dialect, rerouted
-from raycast_ai.dialects.errors import BadRequest, ErrorInfo, error_info
+from raycast_ai.dialects.base import Chat, Dialect, completion_usage, rerouted
+from raycast_ai.dialects.errors import BadRequest, error_info
 from raycast_ai.protocol.catalog import Catalog, ModelEntry
 from raycast_ai.protocol.completion import Collector
 from raycast_ai.protocol.errors import RaycastError
 from raycast_ai.protocol.events import Event, Notice
 
 from .attachments import resolve as resolve_attachments
+from .metering import admit, meter, record
 from .pool import AccountPool
+from .replies import error_response as error_response
+from .replies import json_response as json_response
 from .security import request_key
 from .streaming import EventStreamResponse
 
@@ -35,15 +37,6 @@ PING_PATIENCE = 5.0
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 Catalogs = Callable[[Request], Awaitable[Catalog]]
-
-
-def error_response(dialect: Dialect, info: ErrorInfo) -> Response:
-    return Response(
-        dialect.error_json(info),
-        dialect.error_status(info),
-        info.headers,
-        media_type="application/json",
-    )
 
 
 def failed(request: Request, dialect: Dialect, exc: RaycastError) -> Response:
@@ -60,17 +53,13 @@ def failed(request: Request, dialect: Dialect, exc: RaycastError) -> Response:
     return error_response(dialect, info)
 
 
-def json_response(
-    payload: object, status: int = 200, headers: dict[str, str] | None = None
-) -> Response:
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-    return Response(body, status, headers, media_type="application/json")
-
-
 def chat_endpoint(dialect: Dialect, catalog: Catalogs) -> Endpoint:
     """The route of `dialect`: its body in, its stream or body out, its errors."""
 
     async def endpoint(request: Request) -> Response:
+        refused, limits = await admit(request, dialect)
+        if refused is not None:
+            return refused
         try:
             chat = dialect.parse(await request.body())
             chat = await resolve_attachments(chat, request.app.state.settings)
@@ -79,7 +68,8 @@ def chat_endpoint(dialect: Dialect, catalog: Catalogs) -> Endpoint:
             if chat.stream:
                 answered, headers = answered_model(current, stream.model, first)
                 encoder = dialect.encoder(chat, answered.id)
-                return EventStreamResponse(stream, encoder, first, headers)
+                used = meter(request, chat, answered.id)
+                return EventStreamResponse(stream, encoder, first, headers | limits, meter=used)
             collector = Collector()
             async with stream:
                 for event in first:
@@ -92,9 +82,11 @@ def chat_endpoint(dialect: Dialect, catalog: Catalogs) -> Endpoint:
             return failed(request, dialect, exc)
         completion = collector.result(stream.model.id)
         answered, headers = answered_model(current, stream.model, completion.notices)
-        if completion.usage is None:  # the dialect's body estimates it
+        usage, estimated = completion_usage(chat, completion)
+        if estimated:  # the dialect's body estimates it too
             headers[USAGE_HEADER] = "estimated"
-        return json_response(dialect.body(chat, completion, answered.id), headers=headers)
+        record(request, answered.id, usage)
+        return json_response(dialect.body(chat, completion, answered.id), headers=headers | limits)
 
     return endpoint
 

@@ -2,8 +2,9 @@
 store and `previous_response_id`), `GET` and `DELETE /v1/responses/{id}`, its `input_items`, and
 `POST /v1/responses/input_tokens`.
 
-Responses are stored unless the request says `store: false` (as Codex does): in SQLite in the
-data folder of the gateway's Raycast client, for `GatewaySettings.response_store_ttl` seconds.
+Responses are stored unless the request says `store: false` (as Codex does): in the app's
+shared state (SQLite in the data folder of the gateway's Raycast client, or the Redis of
+`--store`), for `GatewaySettings.response_store_ttl` seconds.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from starlette.routing import Route
 from raycast_ai.client import AsyncRaycastClient
 from raycast_ai.dialects import openai_responses as dialect
 from raycast_ai.dialects.attachments import described
-from raycast_ai.dialects.base import Chat
+from raycast_ai.dialects.base import Chat, completion_usage
 from raycast_ai.dialects.errors import (
     NO_RETRY,
     BadRequest,
@@ -34,8 +35,8 @@ from raycast_ai.protocol.catalog import Catalog
 from raycast_ai.protocol.completion import Collector
 from raycast_ai.protocol.errors import RaycastError
 from raycast_ai.protocol.remote import WEB_SEARCH
-from raycast_ai.store import ResponseStore, SQLiteResponseStore, StoredResponse, StoreError
-from raycast_ai.store.sqlite import FILENAME
+from raycast_ai.store import ResponseStore, StoredResponse, StoreError
+from raycast_ai.store.base import StoreUnavailable
 from raycast_ai.store.write_behind import WriteBehindStore
 
 from .attachments import resolve as resolve_attachments
@@ -49,7 +50,7 @@ from .chat import (
     json_response,
     started,
 )
-from .settings import GatewaySettings
+from .metering import admit, meter, record, shared_state
 from .streaming import EventStreamResponse
 
 log = logging.getLogger("raycast_ai.server")
@@ -61,6 +62,9 @@ def response_routes(
     client: Callable[[Request], AsyncRaycastClient], catalog: Catalogs
 ) -> list[Route]:
     async def create(request: Request) -> Response:
+        refused, limits = await admit(request, dialect)
+        if refused is not None:
+            return refused
         try:
             chat = dialect.parse(await request.body())
             context = context_of(chat)
@@ -82,8 +86,11 @@ def response_routes(
                         await _keep(store, encoder.response, conversation)
 
                 hook = keep if context.store else None
-                headers |= rerouted
-                return EventStreamResponse(stream, encoder, first, headers, on_complete=hook)
+                headers |= rerouted | limits
+                used = meter(request, chat, answered.id)
+                return EventStreamResponse(
+                    stream, encoder, first, headers, on_complete=hook, meter=used
+                )
             collector = Collector()
             async with stream:
                 for event in first:
@@ -94,9 +101,11 @@ def response_routes(
             return failed(request, dialect, exc)
         completion = collector.result(stream.model.id)
         answered, rerouted = answered_model(current, stream.model, completion.notices)
-        headers |= rerouted
-        if completion.usage is None:  # the dialect's body estimates it
+        headers |= rerouted | limits
+        usage, estimated = completion_usage(chat, completion)
+        if estimated:  # the dialect's body estimates it too
             headers[USAGE_HEADER] = "estimated"
+        record(request, answered.id, usage)
         body = dialect.body(chat, completion, answered.id)
         if context.store:
             await _keep(store, body, conversation)
@@ -167,6 +176,14 @@ def _answering(handler: Endpoint) -> Endpoint:
             return await handler(request)
         except BadRequest as exc:
             return error_response(dialect, exc.info)
+        except StoreUnavailable as exc:
+            message = (
+                f"The gateway's response store is unavailable: {exc}. Stored responses and "
+                "previous_response_id work again once it is back; a request without "
+                "previous_response_id and with store: false does not need it."
+            )
+            info = ErrorInfo(503, message, "server_error", "store_unavailable")
+            return error_response(dialect, info)
         except StoreError as exc:
             log.error("%s %s: %s", request.method, request.url.path, exc)
             failed = "The gateway's response store failed."
@@ -177,22 +194,11 @@ def _answering(handler: Endpoint) -> Endpoint:
 
 
 def _store(request: Request, client: AsyncRaycastClient) -> ResponseStore:
-    """The app's store: `app.state.response_store` when one was set, else SQLite in the data
-    folder of the gateway's Raycast client, opened on first use and written behind the answers
-    (`store.write_behind`)."""
-    state = request.app.state
-    store: ResponseStore | None = getattr(state, "response_store", None)
-    if store is None:
-        settings: GatewaySettings = state.settings
-        store = WriteBehindStore(
-            SQLiteResponseStore(
-                client.settings.home / FILENAME,
-                ttl=settings.response_store_ttl,
-                max_bytes=settings.response_store_max_bytes,
-            )
-        )
-        state.response_store = store
-    return store
+    """The app's store: `app.state.response_store` when one was set, else that of the app's
+    shared state (`metering.shared_state`: SQLite in the data folder, written behind the
+    answers, or Redis)."""
+    store: ResponseStore | None = getattr(request.app.state, "response_store", None)
+    return store if store is not None else shared_state(request.app).responses
 
 
 async def _keep(
@@ -205,6 +211,8 @@ async def _keep(
         # The write-behind store takes it without waiting (and without a task of its own);
         # another is shielded, so a client that leaves right after the answer still finds it.
         await (put if isinstance(store, WriteBehindStore) else asyncio.shield(put))
+    except StoreError as exc:
+        log.warning("storing response %s failed: %s", response["id"], exc)
     except Exception:
         log.exception("storing response %s failed", response["id"])
 

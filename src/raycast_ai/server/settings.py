@@ -9,10 +9,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from raycast_ai.protocol.files import MAX_ATTACHMENT_BYTES
+from raycast_ai.store.base import RateLimit
 
 from .accounts import Account
 
 API_KEYS_ENV = "RAYCAST_AI_API_KEYS"
+STORE_ENV = "RAYCAST_AI_STORE"
 # A file travels as base64, 4 characters per 3 bytes: a 20 MiB attachment makes a body of about
 # 27 MiB, so the body limit stays above 4/3 of the attachment limit (`body_size_for`).
 DEFAULT_MAX_BODY_SIZE = 32 * 1024 * 1024
@@ -60,6 +62,12 @@ class GatewaySettings:
     none: the one of `client_options`. `cool_accounts` False sends every request on, whatever
     429 or quota error Raycast gave the account before (for benchmarks whose emulated faults are
     drawn per request, not per account).
+
+    `store_url` (`redis://HOST:PORT/DB`) puts what replicas share (stored responses, rate
+    limits, usage, account cooldowns) on that Redis; None keeps them in this process and the
+    data folder (`store.shared`). `rate_limit`: requests per window for each gateway key on
+    every chat route; `rate_limit_fail` ("open" or "closed") whether requests go through while
+    the store cannot count them (`server.metering`).
     """
 
     api_keys: tuple[str, ...] = field(default=(), repr=False)
@@ -78,12 +86,22 @@ class GatewaySettings:
     limits: ConnectionLimits = ConnectionLimits()
     accounts: tuple[Account, ...] = field(default=(), repr=False)
     cool_accounts: bool = True
+    store_url: str | None = None
+    rate_limit: RateLimit | None = None
+    rate_limit_fail: str = "open"
+
+    def __post_init__(self) -> None:
+        if self.rate_limit_fail not in ("open", "closed"):
+            raise ValueError(f"rate_limit_fail is 'open' or 'closed', not {self.rate_limit_fail!r}")
 
     @classmethod
     def from_env(cls, api_keys: Iterable[str] = (), **changes: Any) -> GatewaySettings:
-        """Settings with explicit `api_keys`, else the comma separated RAYCAST_AI_API_KEYS; a
-        larger `max_attachment_bytes` raises the default body limit with it."""
+        """Settings with explicit `api_keys`, else the comma separated RAYCAST_AI_API_KEYS; the
+        store of RAYCAST_AI_STORE unless `store_url` is given; a larger `max_attachment_bytes`
+        raises the default body limit with it."""
         keys = tuple(k for k in api_keys if k) or parse_keys(os.environ.get(API_KEYS_ENV, ""))
+        if "store_url" not in changes:
+            changes["store_url"] = os.environ.get(STORE_ENV) or None
         limit = changes.get("max_attachment_bytes")
         if limit is not None and "max_body_size" not in changes:
             changes["max_body_size"] = max(DEFAULT_MAX_BODY_SIZE, body_size_for(limit))

@@ -22,6 +22,8 @@ from raycast_ai.dialects.errors import error_info
 from raycast_ai.protocol.errors import RaycastError
 from raycast_ai.protocol.events import Event, Notice
 
+from .metering import Meter
+
 log = logging.getLogger("raycast_ai.server")
 
 # Events encoded and written at once. One upstream read held up to a megabyte of Raycast's
@@ -43,15 +45,18 @@ class EventStreamResponse(Response):
         first: Sequence[Event],
         headers: dict[str, str] | None = None,
         on_complete: Callable[[], Awaitable[None]] | None = None,
+        meter: Meter | None = None,
     ) -> None:
         """`on_complete` is awaited once the encoder ended the stream without an error, before
-        its last frames go out (a client that reads them may rely on what it did)."""
+        its last frames go out (a client that reads them may rely on what it did). `meter`
+        counts the events and records the usage when the stream ends, however it ends."""
         self.status_code = 200
         self.background: BackgroundTask | None = None
         self._stream = stream
         self._encoder = encoder
         self._first = first
         self._on_complete = on_complete
+        self._meter = meter
         self._completed = False
         self.init_headers(
             {
@@ -71,6 +76,8 @@ class EventStreamResponse(Response):
             # The last frames and the end of the body in one write.
             await send({"type": "http.response.body", "body": end.encode(), "more_body": False})
         finally:
+            if self._meter is not None:
+                self._meter.done()
             # Shielded: when `DisconnectMiddleware` cancels this task because the client went
             # away, the upstream must still be closed.
             await asyncio.shield(_close(self._stream))
@@ -81,9 +88,14 @@ class EventStreamResponse(Response):
         last = len(self._first) - 1
         # Pings before the first token keep nothing alive: data follows now.
         first = [e for i, e in enumerate(self._first) if i == last or not isinstance(e, Notice)]
+        meter = self._meter
         try:
+            if meter is not None:
+                meter.add(first)
             await send(_body(encoder.start() + encoder.frames(first)))
             async for batch in self._stream.batches():
+                if meter is not None:
+                    meter.add(batch)
                 for start in range(0, len(batch), SLICE):
                     part = batch if len(batch) <= SLICE else batch[start : start + SLICE]
                     if frames := encoder.frames(part):

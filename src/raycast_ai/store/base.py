@@ -12,10 +12,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+# What every key the gateway keeps on Redis starts with.
+REDIS_PREFIX = "raycast-ai:"
+
 
 class StoreError(Exception):
     """The store could not read or write (a broken file, a lost server): every implementation
     raises this, so the gateway answers it in its own error shape."""
+
+
+class StoreUnavailable(StoreError):
+    """The store's server cannot be reached for now (Redis stopped, the network down): the
+    request may succeed later, so the gateway answers 503."""
 
 
 @dataclass(frozen=True, slots=True)
