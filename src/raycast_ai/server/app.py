@@ -28,6 +28,7 @@ from raycast_ai.dialects.openai_models import model_list, model_object
 from raycast_ai.protocol.catalog import Catalog
 from raycast_ai.protocol.errors import RaycastError
 
+from . import metrics
 from .anthropic import anthropic_routes
 from .chat import chat_endpoint, error_response, failed, json_response
 from .disconnect import DisconnectMiddleware
@@ -82,9 +83,11 @@ def create_app(
         if settings.allowed_hosts is None
         else [Middleware(HostMiddleware, names=settings.allowed_hosts)]
     )
+    counts = metrics.Metrics()
     app = Starlette(
         routes=_routes(settings),
         middleware=[
+            Middleware(metrics.MetricsMiddleware, metrics=counts),
             Middleware(RequestIdMiddleware),
             *host,
             cors,
@@ -97,6 +100,7 @@ def create_app(
     )
     app.state.client = client
     app.state.settings = settings
+    app.state.metrics = counts
     app.state.catalog_lock = asyncio.Lock()
     return app
 
@@ -189,6 +193,7 @@ def _routes(settings: GatewaySettings) -> list[Route]:
         Route("/v1/models", list_models, methods=["GET"]),
         Route("/v1/models/{model_id:path}", get_model, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/metrics", metrics.scrape, methods=["GET"]),
         *anthropic_routes(),
         *response_routes(_client, _request_catalog),
         Route("/v1/embeddings", embeddings, methods=["POST"]),

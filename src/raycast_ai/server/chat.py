@@ -22,6 +22,7 @@ from raycast_ai.protocol.completion import Collector
 from raycast_ai.protocol.errors import RaycastError
 from raycast_ai.protocol.events import Event, Notice
 
+from . import metrics
 from .attachments import resolve as resolve_attachments
 from .streaming import EventStreamResponse
 
@@ -36,6 +37,7 @@ Catalogs = Callable[[Request], Awaitable[Catalog]]
 
 
 def error_response(dialect: Dialect, info: ErrorInfo) -> Response:
+    metrics.error(info)
     return Response(
         dialect.error_json(info),
         dialect.error_status(info),
@@ -129,6 +131,8 @@ async def first_events(stream: AsyncChatStream) -> list[Event]:
     started = time.monotonic()
     try:
         async for event in stream:
+            if not first:
+                metrics.upstream_latency(time.monotonic() - started)
             first.append(event)
             if not isinstance(event, Notice):
                 break

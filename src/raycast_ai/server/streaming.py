@@ -22,6 +22,8 @@ from raycast_ai.dialects.errors import error_info
 from raycast_ai.protocol.errors import RaycastError
 from raycast_ai.protocol.events import Event, Notice
 
+from . import metrics
+
 log = logging.getLogger("raycast_ai.server")
 
 # Events encoded and written at once. One upstream read held up to a megabyte of Raycast's
@@ -63,6 +65,7 @@ class EventStreamResponse(Response):
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        metrics.stream_opened()
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             end = await self._send_events(send)
@@ -71,6 +74,7 @@ class EventStreamResponse(Response):
             # The last frames and the end of the body in one write.
             await send({"type": "http.response.body", "body": end.encode(), "more_body": False})
         finally:
+            metrics.stream_closed()
             # Shielded: when `DisconnectMiddleware` cancels this task because the client went
             # away, the upstream must still be closed.
             await asyncio.shield(_close(self._stream))
@@ -83,6 +87,7 @@ class EventStreamResponse(Response):
         first = [e for i, e in enumerate(self._first) if i == last or not isinstance(e, Notice)]
         try:
             await send(_body(encoder.start() + encoder.frames(first)))
+            metrics.first_token()
             async for batch in self._stream.batches():
                 for start in range(0, len(batch), SLICE):
                     part = batch if len(batch) <= SLICE else batch[start : start + SLICE]
@@ -93,10 +98,13 @@ class EventStreamResponse(Response):
         except RaycastError as exc:
             info = error_info(exc)
             log.warning("stream failed after 200: %s (%s)", type(exc).__name__, info.code)
+            metrics.error(info, stream=True)
             end = encoder.error(info)
         except Exception:
             log.exception("stream failed after 200")
-            end = encoder.error(error_info(RaycastError("The gateway failed mid-stream.")))
+            info = error_info(RaycastError("The gateway failed mid-stream."))
+            metrics.error(info, stream=True)
+            end = encoder.error(info)
         return end
 
 
