@@ -67,8 +67,8 @@ class Metrics:
         self.requests: dict[tuple[str, str, str], int] = {}
         self.errors: dict[tuple[str, str, str], int] = {}
         self.refusals: dict[str, int] = {}
-        self.upstream_latency = Histogram()
-        self.first_token = Histogram()
+        self.upstream_seconds = Histogram()
+        self.first_token_seconds = Histogram()
         self.active_streams = 0
         self.bytes_sent = 0
         self.disconnects = 0
@@ -124,12 +124,12 @@ class Metrics:
             *_histogram(
                 "upstream_latency_seconds",
                 "From a streamed request sent to Raycast to Raycast's first event.",
-                self.upstream_latency,
+                self.upstream_seconds,
             ),
             *_histogram(
                 "time_to_first_token_seconds",
                 "From a streamed request's arrival to its first answer event sent to the client.",
-                self.first_token,
+                self.first_token_seconds,
             ),
         ]
         if cooling is not None:
@@ -200,7 +200,7 @@ def upstream_latency(seconds: float) -> None:
     """Raycast's first event arrived `seconds` after the request to it started."""
     current = _CURRENT.get()
     if current is not None:
-        current[0].upstream_latency.observe(seconds)
+        current[0].upstream_seconds.observe(seconds)
 
 
 def first_token() -> None:
@@ -208,7 +208,7 @@ def first_token() -> None:
     current = _CURRENT.get()
     if current is not None:
         metrics, started = current
-        metrics.first_token.observe(time.monotonic() - started)
+        metrics.first_token_seconds.observe(time.monotonic() - started)
 
 
 def stream_opened() -> None:
