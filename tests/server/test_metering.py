@@ -105,6 +105,10 @@ async def test_each_key_has_its_own_limit(gateway: Gateway) -> None:
         assert (await http.post("/v1/chat/completions", json=body, headers=one)).status_code == 200
         assert (await http.post("/v1/chat/completions", json=body, headers=one)).status_code == 429
         assert (await http.post("/v1/chat/completions", json=body, headers=two)).status_code == 200
+        scrape = (await http.get("/metrics", headers=two)).text
+    refused = f'raycast_ai_rate_limited_total{{key="{key_id(hash_key("sk-one"))}"}} 1'
+    assert refused in scrape.splitlines()
+    assert key_id(hash_key("sk-two")) not in scrape
 
 
 async def test_usage_is_recorded_for_every_dialect_streamed_or_whole(gateway: Gateway) -> None:

@@ -30,6 +30,7 @@ from raycast_ai.dialects.openai_models import model_list, model_object
 from raycast_ai.protocol.catalog import Catalog
 from raycast_ai.protocol.errors import RaycastError
 
+from . import metrics
 from .accounts import accounts_path, check_pins, load_accounts
 from .anthropic import anthropic_routes
 from .chat import chat_endpoint, error_response, failed, json_response
@@ -104,9 +105,11 @@ def create_app(
         if settings.allowed_hosts is None
         else [Middleware(HostMiddleware, names=settings.allowed_hosts)]
     )
+    counts = metrics.Metrics()
     app = Starlette(
         routes=_routes(settings),
         middleware=[
+            Middleware(metrics.MetricsMiddleware, metrics=counts),
             Middleware(RequestIdMiddleware),
             *host,
             cors,
@@ -126,6 +129,7 @@ def create_app(
     # `shared.cooldowns`.
     app.state.shared = None
     app.state.cooldowns = None
+    app.state.metrics = counts
     app.state.catalog_lock = asyncio.Lock()
     return app
 
@@ -219,6 +223,7 @@ def _routes(settings: GatewaySettings) -> list[Route]:
         Route("/v1/models", list_models, methods=["GET"]),
         Route("/v1/models/{model_id:path}", get_model, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/metrics", metrics.scrape, methods=["GET"]),
         *anthropic_routes(),
         *response_routes(_client, _request_catalog),
         *usage_routes(),

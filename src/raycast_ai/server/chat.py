@@ -21,6 +21,7 @@ from raycast_ai.protocol.completion import Collector
 from raycast_ai.protocol.errors import RaycastError
 from raycast_ai.protocol.events import Event, Notice
 
+from . import metrics
 from .attachments import resolve as resolve_attachments
 from .metering import admit, meter, record
 from .pool import AccountPool
@@ -138,6 +139,8 @@ async def first_events(stream: AsyncChatStream) -> list[Event]:
     started = time.monotonic()
     try:
         async for event in stream:
+            if not first:
+                metrics.upstream_latency(time.monotonic() - started)
             first.append(event)
             if not isinstance(event, Notice):
                 break

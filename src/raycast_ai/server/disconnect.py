@@ -13,6 +13,8 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from . import metrics
+
 log = logging.getLogger("raycast_ai.server")
 
 
@@ -65,6 +67,7 @@ class DisconnectMiddleware:
             if not gone.is_set():
                 raise
             task.uncancel()
+            metrics.disconnected()
             log.info("client went away; %s %s cancelled", scope["method"], scope["path"])
         finally:
             complete = True

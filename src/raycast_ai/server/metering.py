@@ -27,6 +27,7 @@ from raycast_ai.store.base import Decision, RateLimit, StoreError
 from raycast_ai.store.limits import describe
 from raycast_ai.store.shared import Shared, open_shared
 
+from . import metrics
 from .replies import error_response, json_response
 from .routes import DEFAULT_DIALECT
 from .security import ANONYMOUS, request_key
@@ -84,6 +85,7 @@ async def admit(request: Request, dialect: Dialect) -> tuple[Response | None, di
     headers = _headers(limit, decision)
     if decision.allowed:
         return None, headers
+    metrics.rate_limited(request_key(request.scope))
     wait = max(1, math.ceil(decision.retry_after))
     message = f"Rate limit reached for this key: {describe(limit)}. Try again in {wait} s."
     headers |= {"retry-after": str(wait), "retry-after-ms": str(int(decision.retry_after * 1000))}

@@ -9,8 +9,11 @@ from starlette.responses import Response
 from raycast_ai.dialects.base import Dialect
 from raycast_ai.dialects.errors import ErrorInfo
 
+from . import metrics
+
 
 def error_response(dialect: Dialect, info: ErrorInfo) -> Response:
+    metrics.error(info)
     return Response(
         dialect.error_json(info),
         dialect.error_status(info),

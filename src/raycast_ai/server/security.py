@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from raycast_ai.dialects.errors import NO_RETRY, ErrorInfo
 
+from . import metrics
 from .routes import dialect_for
 
 log = logging.getLogger("raycast_ai.server")
@@ -30,6 +31,7 @@ async def send_error(
     scope: Scope, send: Send, info: ErrorInfo, extra: Iterable[tuple[bytes, bytes]] = ()
 ) -> None:
     """The error in the shape of the dialect the request's path speaks."""
+    metrics.error(info)
     dialect = dialect_for(scope["path"])
     body = dialect.error_json(info)
     headers = [

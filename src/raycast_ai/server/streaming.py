@@ -22,6 +22,7 @@ from raycast_ai.dialects.errors import error_info
 from raycast_ai.protocol.errors import RaycastError
 from raycast_ai.protocol.events import Event, Notice
 
+from . import metrics
 from .metering import Meter
 
 log = logging.getLogger("raycast_ai.server")
@@ -68,6 +69,7 @@ class EventStreamResponse(Response):
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        metrics.stream_opened()
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             end = await self._send_events(send)
@@ -78,6 +80,7 @@ class EventStreamResponse(Response):
         finally:
             if self._meter is not None:
                 self._meter.done()
+            metrics.stream_closed()
             # Shielded: when `DisconnectMiddleware` cancels this task because the client went
             # away, the upstream must still be closed.
             await asyncio.shield(_close(self._stream))
@@ -93,6 +96,7 @@ class EventStreamResponse(Response):
             if meter is not None:
                 meter.add(first)
             await send(_body(encoder.start() + encoder.frames(first)))
+            metrics.first_token()
             async for batch in self._stream.batches():
                 if meter is not None:
                     meter.add(batch)
@@ -105,10 +109,13 @@ class EventStreamResponse(Response):
         except RaycastError as exc:
             info = error_info(exc)
             log.warning("stream failed after 200: %s (%s)", type(exc).__name__, info.code)
+            metrics.error(info, stream=True)
             end = encoder.error(info)
         except Exception:
             log.exception("stream failed after 200")
-            end = encoder.error(error_info(RaycastError("The gateway failed mid-stream.")))
+            info = error_info(RaycastError("The gateway failed mid-stream."))
+            metrics.error(info, stream=True)
+            end = encoder.error(info)
         return end
 
 
