@@ -123,7 +123,7 @@ class Metrics:
             *_gauge("active_streams", "Streamed answers in progress.", [({}, self.active_streams)]),
             *_histogram(
                 "upstream_latency_seconds",
-                "From a streamed request sent to Raycast to Raycast's first event.",
+                "From a request sent to Raycast to Raycast's first event.",
                 self.upstream_seconds,
             ),
             *_histogram(
