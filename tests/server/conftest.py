@@ -20,8 +20,9 @@ from raycast_ai.emulator.server import EmulatorServer
 from raycast_ai.server import GatewaySettings, create_app
 from raycast_ai.store.cooldowns import MemoryCooldowns
 
-# Short enough for the stall test, long enough for every paced answer the tests ask for.
-UPSTREAM_TIMEOUT = Timeout(connect=2.0, read=0.5, write=2.0, pool=2.0)
+# Short enough for the stall tests (their stalls last 5 s), long enough for every paced answer
+# the tests ask for on a loaded machine (at 0.5 s, a busy machine timed some out).
+UPSTREAM_TIMEOUT = Timeout(connect=2.0, read=2.0, write=2.0, pool=2.0)
 
 
 @pytest.fixture(autouse=True)
