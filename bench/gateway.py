@@ -18,6 +18,7 @@ its OpenAI Responses route; each level's table ends with each dialect's p50 ÷ c
 Last, a table of issue 15's speed bar (`TARGETS`), each dialect met or missed: the added time
 to first token, events per second on one stream once it flows, the p50 at 500 concurrent
 streams ÷ direct's (needs `--compare` and 500 in `--levels`) and the peak RSS at 1,000.
+`bench/README.md` says where the gateway's time goes, and why the targets it misses are missed.
 """
 
 from __future__ import annotations
