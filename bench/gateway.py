@@ -14,6 +14,11 @@ raw socket to the emulator, `library` is `AsyncRaycastClient` in this process st
 emulator (the gateway's upstream half, for attributing the cost), `gateway` is a raw socket to
 the gateway's chat completions, `messages` to its Anthropic Messages route and `responses` to
 its OpenAI Responses route; each level's table ends with each dialect's p50 ÷ chat's.
+
+Last, a table of issue 15's speed bar (`TARGETS`), each dialect met or missed: the added time
+to first token, events per second on one stream once it flows, the p50 at 500 concurrent
+streams ÷ direct's (needs `--compare` and 500 in `--levels`) and the peak RSS at 1,000.
+`bench/README.md` says where the gateway's time goes, and why the targets it misses are missed.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +56,41 @@ from raycast_ai.protocol.request import (
 from raycast_ai.protocol.signing import new_device_id
 
 MODEL = "openai-gpt-4o-mini"
+
+# Issue 15's speed bar: (what, goal as written, met(value)).
+TARGETS: dict[str, tuple[str, str, Any]] = {
+    "ttft": ("time to first token added, p50 (path − direct)", "< 1 ms", lambda v: v < 1.0),
+    "events": ("events/s on one stream, after its first token", ">= 500k", lambda v: v >= 5e5),
+    "c500": ("500 concurrent streams, p50 ÷ direct's", "<= 1.2x", lambda v: v <= 1.2),
+    "rss": ("peak RSS at 1,000 concurrent streams", "< 150 MB", lambda v: v < 150),
+}
+
+
+@dataclass(slots=True)
+class Scores:
+    """What each section measured against `TARGETS`, by target and path, for the last table."""
+
+    values: dict[tuple[str, str], tuple[float, str]] = field(default_factory=dict)
+
+    def add(self, target: str, path: str, value: float, shown: str) -> None:
+        self.values[target, path] = (value, shown)
+
+    def print(self, paths: Sequence[str]) -> None:
+        print("### Targets (issue 15)\n")
+        print("| target | goal | " + " | ".join(paths) + " |")
+        print("|---|---|" + "---|" * len(paths))
+        for key, (what, goal, met) in TARGETS.items():
+            cells = []
+            for path in paths:
+                if (key, path) not in self.values:
+                    cells.append("not run")
+                    continue
+                value, shown = self.values[key, path]
+                cells.append(f"{shown} {'met' if met(value) else '**missed**'}")
+            print(f"| {what} | {goal} | " + " | ".join(cells) + " |")
+        print()
+
+
 GATEWAY_FIRST = re.compile(rb'\{"content":"[^"]')
 DIRECT_FIRST = re.compile(rb'\{"text":"[^"]')
 
@@ -385,22 +425,22 @@ async def rss_peak(process: psutil.Process, stop: asyncio.Event) -> int:
 
 
 async def concurrent(
-    target: Target, n: int, process: psutil.Process
-) -> tuple[list[Result], float, int]:
-    """The results, the gateway's CPU seconds and its peak RSS."""
+    target: Target, n: int, process: psutil.Process, emulator: psutil.Process
+) -> tuple[list[Result], float, float, int]:
+    """The results, the gateway's and the emulator's CPU seconds, and the gateway's peak RSS."""
     stop = asyncio.Event()
     sampler = asyncio.ensure_future(rss_peak(process, stop))
-    cpu = cpu_seconds(process)
+    cpu, upstream = cpu_seconds(process), cpu_seconds(emulator)
     results = await asyncio.gather(
         *(target.fetch(f"stream {i} of {n} @chunks:5 @delay:0.02") for i in range(n))
     )
-    cpu = cpu_seconds(process) - cpu
+    cpu, upstream = cpu_seconds(process) - cpu, cpu_seconds(emulator) - upstream
     stop.set()
-    return list(results), cpu, await sampler
+    return list(results), cpu, upstream, await sampler
 
 
 async def latency(
-    direct: Target, gateways: list[Target], library: LibraryTarget, requests: int
+    direct: Target, gateways: list[Target], library: LibraryTarget, requests: int, scores: Scores
 ) -> None:
     print(f"### Concurrency 1, {requests} requests per path (`@chunks:20`, interleaved), ms\n")
     print("| path | TTFT p50 | TTFT p99 | total p50 | total p99 | errors |")
@@ -422,6 +462,7 @@ async def latency(
     for target in gateways:
         added = (medians[target.name] - medians["direct"]) * 1000
         print(f"Added time to first token (p50), {target.name}: {added:.2f} ms")
+        scores.add("ttft", target.name, added, f"{added:.2f} ms")
     print()
 
 
@@ -436,19 +477,24 @@ async def throughput(
     library: LibraryTarget,
     events: int,
     processes: dict[str, psutil.Process],
+    scores: Scores,
 ) -> None:
-    """Also the CPU each process spent per event over the three runs (the clock ticks are
+    """Events per second over the whole stream, and once it flows (after its first token: the
+    emulator makes the whole answer before it sends a byte of it, at a rate of its own that no
+    gateway can pass; from the first token on, what bounds the rate is the gateway's work).
+
+    Also the CPU each process spent per event over the three runs (the clock ticks are
     10 ms, so one run is too short to time alone): the three processes share the machine's
     CPUs, so the gateway's CPU per event tells what it would do on a core of its own, as it has
     in use, where Raycast's servers are elsewhere."""
     print(f"### One {events:,}-event stream (`@chunks:{events}`), best of 3\n")
     names = list(processes)
     print(
-        "| path | events | seconds | events/s | MB/s | "
+        "| path | events | seconds | events/s | events/s after first token | MB/s | "
         + " | ".join(f"{name} CPU µs/event" for name in names)
         + " |"
     )
-    print("|---|---|---|---|---|" + "---|" * len(names))
+    print("|---|---|---|---|---|---|" + "---|" * len(names))
     for target in (direct, library, *gateways):
         await target.fetch(f"warm long @chunks:{events}")
         before = {name: cpu_seconds(p) for name, p in processes.items()}
@@ -456,10 +502,17 @@ async def throughput(
         spent = {name: cpu_seconds(p) - before[name] for name, p in processes.items()}
         result = min(runs, key=lambda r: r.total if r.ok else float("inf"))
         rate = result.events / result.total
+        flowing = max(
+            (r.events / (r.total - r.first) for r in runs if r.ok and r.first is not None),
+            default=math.nan,
+        )
+        if target.name not in ("direct", "library"):
+            scores.add("events", target.name, flowing, f"{flowing / 1000:,.0f}k")
         total = sum(r.events for r in runs) or 1
         cpu = " | ".join(f"{spent[name] / total * 1e6:.2f}" for name in names)
         print(
             f"| {target.name} | {result.events:,} | {result.total:.3f} | {rate:,.0f} | "
+            f"{flowing:,.0f} | "
             + (f"{result.bytes / result.total / 1e6:.1f} | " if result.bytes else "- | ")
             + cpu
             + " |"
@@ -472,14 +525,20 @@ async def concurrency(
     direct: Target,
     gateways: list[Target],
     process: psutil.Process,
+    emulator: psutil.Process,
     levels: list[int],
     compare: bool,
     rounds: int,
+    scores: Scores,
 ) -> None:
     """Each level `rounds` times, the paths alternating (and taking turns to go first), so that
     the machine's load during the run weighs on both alike; p50 and p99 are the median of the
     rounds' own. The first round of a level is also shown alone: there the gateway's upstream
-    pool is colder (the earlier levels opened fewer connections than this one needs)."""
+    pool is colder (the earlier levels opened fewer connections than this one needs).
+
+    The emulator's CPU per stream is there to read the ratio to direct by: the bench, the
+    emulator and the gateway share the machine's CPUs, so a gateway that spends as much CPU per
+    stream as the emulator doubles the work the machine does per stream."""
     baseline = process.memory_info().rss
     print(
         f"### Concurrent streams (`@chunks:5 @delay:0.02`, about 100 ms each), {rounds} rounds "
@@ -487,43 +546,56 @@ async def concurrency(
     )
     print(
         "| path | streams | completed | errors | p50 ms | p99 ms | first round p50 ms | "
-        "gateway peak RSS MB | gateway CPU ms/stream |"
+        "gateway peak RSS MB | gateway CPU ms/stream | emulator CPU ms/stream |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     paths = (direct, *gateways) if compare else tuple(gateways)
     for n in levels:
         runs: dict[str, list[tuple[list[Result], int]]] = {t.name: [] for t in paths}
         cpu: dict[str, float] = dict.fromkeys(runs, 0.0)
+        upstream: dict[str, float] = dict.fromkeys(runs, 0.0)
         for round in range(rounds):
             for target in paths if round % 2 == 0 else paths[::-1]:
-                results, spent, peak = await concurrent(target, n, process)
+                results, spent, spent_upstream, peak = await concurrent(
+                    target, n, process, emulator
+                )
                 runs[target.name].append((results, peak))
                 cpu[target.name] += spent
+                upstream[target.name] += spent_upstream
         p50s: dict[str, float] = {}
         for target in paths:
             done = runs[target.name]
             per_round = [[r.total for r in results if r.ok] for results, _ in done]
             errors = [r for results, _ in done for r in results if not r.ok]
             p50s[target.name] = _median_of(per_round, 0.5)
-            rss = f"{max(peak for _, peak in done) / 2**20:.0f}" if target is not direct else "-"
+            peak_mb = max(peak for _, peak in done) / 2**20
+            rss = f"{peak_mb:.0f}" if target is not direct else "-"
+            if n == 1000 and target is not direct:
+                scores.add("rss", target.name, peak_mb, f"{peak_mb:.0f} MB")
             print(
                 f"| {target.name} | {n} | {sum(map(len, per_round))}/{n * rounds} | "
                 f"{len(errors)} | {p50s[target.name] * 1000:.0f} "
                 f"| {_median_of(per_round, 0.99) * 1000:.0f} "
                 f"| {_median_of(per_round[:1], 0.5) * 1000:.0f} | {rss} "
-                f"| {cpu[target.name] / (n * rounds) * 1000:.2f} |"
+                f"| {cpu[target.name] / (n * rounds) * 1000:.2f} "
+                f"| {upstream[target.name] / (n * rounds) * 1000:.2f} |"
             )
             if errors:
                 kinds = sorted({f"{r.status}:{r.error}" for r in errors})
-                print(f"|  |  | errors: {', '.join(kinds)} | | | | | | |")
+                print(f"|  |  | errors: {', '.join(kinds)} | | | | | | | |")
         first = gateways[0]
         for target in gateways[1:]:
             ratio = p50s[target.name] / p50s[first.name]
             cost = cpu[target.name] / cpu[first.name]
-            print(f"| {target.name} ÷ {first.name} | {n} | | | {ratio:.2f}x | | | | {cost:.2f}x |")
-        if compare:
-            ratio = p50s[first.name] / p50s[direct.name]
-            print(f"| {first.name} ÷ direct | {n} | | | {ratio:.2f}x | | | | |")
+            print(
+                f"| {target.name} ÷ {first.name} | {n} | | | {ratio:.2f}x | | | | {cost:.2f}x | |"
+            )
+        for target in gateways if compare else ():
+            ratio = p50s[target.name] / p50s[direct.name]
+            print(f"| {target.name} ÷ direct | {n} | | | {ratio:.2f}x | | | | | |")
+            if n == 500:
+                scores.add("c500", target.name, ratio, f"{ratio:.2f}x")
+    print()
 
 
 def _median_of(per_round: list[list[float]], q: float) -> float:
@@ -534,8 +606,10 @@ def _median_of(per_round: list[list[float]], q: float) -> float:
 
 async def main(args: argparse.Namespace) -> None:
     skip = set(args.skip.split(","))
+    scores = Scores()
     with tempfile.TemporaryDirectory() as home, servers(Path(home)) as (base_url, port, gw):
         direct, gateways = targets(base_url, port, args.paths.split(","))
+        [emulator] = [p for p in psutil.Process().children() if p.pid != gw.pid]
         load = os.getloadavg()[0]
         print(
             f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load:.2f}; "
@@ -550,13 +624,15 @@ async def main(args: argparse.Namespace) -> None:
         ) as client:
             library = LibraryTarget(client)
             if "latency" not in skip:
-                await latency(direct, gateways, library, args.requests)
+                await latency(direct, gateways, library, args.requests, scores)
             if "events" not in skip:
-                [emulator] = [p for p in psutil.Process().children() if p.pid != gw.pid]
                 processes = {"emulator": emulator, "gateway": gw, "bench": psutil.Process()}
-                await throughput(direct, gateways, library, args.events, processes)
+                await throughput(direct, gateways, library, args.events, processes, scores)
         if "concurrency" not in skip:
-            await concurrency(direct, gateways, gw, args.levels, args.compare, args.rounds)
+            await concurrency(
+                direct, gateways, gw, emulator, args.levels, args.compare, args.rounds, scores
+            )
+    scores.print([t.name for t in gateways])
 
 
 def parse_args() -> argparse.Namespace:

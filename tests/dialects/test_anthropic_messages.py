@@ -647,8 +647,10 @@ def test_batching_does_not_change_the_frames(
     for lo, hi in pairwise(bounds):
         batched += batched_encoder.frames(events[lo:hi])
     batched += batched_encoder.end()
+    single = MessageEncoder("msg_1", "m", **options)
+    one_by_one = single.start() + "".join(single.event(e) for e in events) + single.end()
     strip = _without_random_parts
-    assert strip(batched) == strip(each)
+    assert strip(batched) == strip(each) == strip(one_by_one)
     # Whatever the events, the stream is well formed: blocks open and close in order.
     stream = events_of(each)
     open_index = None

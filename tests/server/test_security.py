@@ -11,9 +11,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from raycast_ai.protocol.errors import InvalidRequestError
 from raycast_ai.server import check_bind, serve
 from raycast_ai.server.security import (
+    HOSTS_SEEN,
     APIKeyMiddleware,
     BodyLimitMiddleware,
     CORSMiddleware,
+    HostMiddleware,
     RequestIdMiddleware,
 )
 from raycast_ai.server.settings import LOOPBACK_ORIGIN_REGEX, GatewaySettings, is_loopback
@@ -264,3 +266,17 @@ def test_keys_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None
     assert GatewaySettings.from_env().api_keys == ("sk-a", "sk-b")
     assert GatewaySettings.from_env(["c"]).api_keys == ("c",)
     assert "sk-a" not in repr(GatewaySettings.from_env())
+
+
+def test_the_host_check_answers_alike_once_it_remembers_and_remembers_a_bounded_few() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        raise AssertionError("not called")
+
+    guard = HostMiddleware(app, names=["gw.example"])
+    cases = {"127.0.0.1:8080": True, "gw.example": True, "evil.example:80": False}
+    for _ in range(2):  # computed, then remembered
+        assert {host: guard.allowed(host) for host in cases} == cases
+    for i in range(3 * HOSTS_SEEN):  # a client sending a new Host each time
+        assert not guard.allowed(f"rebound-{i}.example")
+    assert len(guard.seen) == HOSTS_SEEN
+    assert guard.allowed("[::1]:8080") and not guard.allowed("late.example")

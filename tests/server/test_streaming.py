@@ -85,10 +85,11 @@ async def test_the_events_of_one_read_are_few_writes_of_bounded_size() -> None:
     encoder = ChunkEncoder("chatcmpl-1", 1, "m", include_usage=False)
     await EventStreamResponse(stream, encoder, [])(SCOPE, never_disconnect, send)
     bodies = [m for m in sent if m["type"] == "http.response.body"]
-    # The role chunk, the burst in slices, the finish, then [DONE] with the end of the body.
+    # The role chunk, the burst in slices, then the finish and [DONE] with the end of the body.
     slices = -(-len(burst) // SLICE)
-    assert len(bodies) == 3 + slices
-    assert [m["more_body"] for m in bodies] == [True] * (2 + slices) + [False]
+    assert len(bodies) == 2 + slices
+    assert [m["more_body"] for m in bodies] == [True] * (1 + slices) + [False]
+    assert b'"finish_reason":"stop"' in bodies[-1]["body"]
     assert all(m["body"].count(b"data: ") <= SLICE for m in bodies)
     assert sent[0]["status"] == 200
     assert (b"content-type", b"text/event-stream; charset=utf-8") in sent[0]["headers"]
@@ -137,6 +138,23 @@ async def test_an_error_after_200_is_one_error_event_then_done() -> None:
     assert error["code"] == "incomplete_stream"
     assert sent[-1]["more_body"] is False  # the response is ended, with [DONE] in its last write
     assert sent[-1]["body"].endswith(b"data: [DONE]\n\n")
+
+
+async def test_a_finish_goes_out_with_the_end_and_before_an_error_that_follows_it() -> None:
+    broken = IncompleteStreamError("The connection to Raycast broke.", partial_text="a")
+    upstream = Upstream([TextDelta("a"), Finish("stop")], error=broken)
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await response(upstream)(SCOPE, never_disconnect, send)
+    last = sent[-1]["body"].decode()
+    assert last.index('"finish_reason":"stop"') < last.index('"incomplete_stream"')
+    assert last.endswith("data: [DONE]\n\n") and sent[-1]["more_body"] is False
+    assert [json.loads(d)["choices"][0]["delta"].get("content") for d in payloads(sent)[1:2]] == [
+        "a"
+    ]
 
 
 async def test_a_client_that_hangs_up_closes_the_upstream_at_once() -> None:

@@ -194,7 +194,31 @@ class MessageEncoder:
         return _event("message_start", _dumps({"type": "message_start", "message": message}))
 
     def frames(self, events: Iterable[Event]) -> str:
-        return "".join(self.event(e) for e in events)
+        """The events of several Raycast events; a run of texts into the open text block, most
+        of a stream, is joined in one C call."""
+        out: list[str] = []
+        texts: list[str] = []
+        for event in events:
+            if type(event) is TextDelta and self._open == "text" and not self._stops:
+                if event.text and not self._ended:
+                    texts.append(event.text)
+                continue
+            if texts:
+                out.append(self._texts(texts))
+                texts = []
+            out.append(self.event(event))
+        if texts:
+            out.append(self._texts(texts))
+        return "".join(out)
+
+    def _texts(self, texts: list[str]) -> str:
+        """What `_text` makes of each of `texts`, at once."""
+        self._said.extend(texts)
+        head = (
+            'event: content_block_delta\ndata: {"type":"content_block_delta","index":'
+            f'{self._index},"delta":{{"type":"text_delta","text":'
+        )
+        return head + ("}}\n\n" + head).join(map(_quote, texts)) + "}}\n\n"
 
     def event(self, event: Event) -> str:
         if self._ended:

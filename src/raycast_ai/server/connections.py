@@ -60,6 +60,52 @@ class _Refused(Exception):
     pass
 
 
+class HeadWithBody:
+    """One response's view of its connection's transport: its first write (the response head)
+    waits for the next one, or for the end of this turn of the loop, and both go out as one.
+
+    A streamed answer's head and first events then cost the client one read and the gateway one
+    syscall, not two of each (before the time to first token, and per request at 500 streams).
+    Writes after the first go straight to the transport, so what it buffers, and its flow
+    control, are as before.
+    """
+
+    __slots__ = ("_held", "_loop", "_transport", "write")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: bytes | None = None
+        self.write = self._hold
+
+    def _hold(self, data: bytes) -> None:
+        self._held = bytes(data)
+        self.write = self._with_held
+        self._loop.call_soon(self._flush)
+
+    def _with_held(self, data: bytes) -> None:
+        held, self._held = self._held, None
+        self.write = self._transport.write
+        self._transport.write(data if held is None else held + data)
+
+    def _flush(self) -> None:
+        held, self._held = self._held, None
+        if held is not None and not self._transport.is_closing():
+            self.write = self._transport.write
+            self._transport.write(held)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._held = None
+        self._transport.abort()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 def _reason(exc: Exception) -> str:
     """httptools' reason, printable and short (it can quote the client's bytes)."""
     text = "".join(c if c.isprintable() else "?" for c in str(exc)[:100])
@@ -175,6 +221,7 @@ class GuardedProtocol(HttpToolsProtocol):
     # httptools callbacks
 
     def on_headers_complete(self) -> None:
+        before = self.cycle
         size = len(self.url) + sum(len(k) + len(v) + 4 for k, v in self.headers)
         if size > self.limits.max_head_bytes:  # it came in one read
             self._too_large()
@@ -186,6 +233,8 @@ class GuardedProtocol(HttpToolsProtocol):
             self.head_timer.cancel()
             self.head_timer = None
         super().on_headers_complete()
+        if self.cycle is not None and self.cycle is not before:
+            self.cycle.transport = HeadWithBody(self.transport, self.loop)  # type: ignore[assignment]
         if not self.transport.is_closing():
             self.body_seen = self.loop.time()
             self.body_timer = self.loop.call_later(self.limits.body_timeout, self._body_late)

@@ -25,6 +25,7 @@ OPEN_PATHS = frozenset({"/health", "/", "/api/hello"})
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _ALLOW_METHODS = b"GET, POST, OPTIONS"
 _EXPOSE_HEADERS = b"x-request-id, x-raycast-rerouted, retry-after, retry-after-ms"
+HOSTS_SEEN = 64
 
 
 async def send_error(
@@ -111,8 +112,18 @@ class HostMiddleware:
         self.names = frozenset(n.lower() for n in names) | {"localhost"}
         self.any_name = "*" in self.names
         self.suffixes = tuple(n[1:] for n in self.names if n.startswith("*."))
+        self.seen: dict[str, bool] = {}
 
     def allowed(self, host: str) -> bool:
+        """Remembered for the first `HOSTS_SEEN` values: a client sends the same few."""
+        known = self.seen.get(host)
+        if known is None:
+            known = self._allowed(host)
+            if len(self.seen) < HOSTS_SEEN:
+                self.seen[host] = known
+        return known
+
+    def _allowed(self, host: str) -> bool:
         name = _hostname(host)
         if self.any_name or name in self.names or name.endswith(self.suffixes or ("\0",)):
             return True

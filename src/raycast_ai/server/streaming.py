@@ -20,7 +20,7 @@ from raycast_ai.client import AsyncChatStream
 from raycast_ai.dialects.base import StreamEncoder
 from raycast_ai.dialects.errors import error_info
 from raycast_ai.protocol.errors import RaycastError
-from raycast_ai.protocol.events import Event, Notice
+from raycast_ai.protocol.events import Event, Finish, Notice
 
 from . import metrics
 from .metering import Meter
@@ -86,8 +86,14 @@ class EventStreamResponse(Response):
             await asyncio.shield(_close(self._stream))
 
     async def _send_events(self, send: Send) -> str:
-        """Sends the events' frames; returns the last ones (the usage chunk, [DONE], an error)."""
+        """Sends the events' frames; returns the last ones (the usage chunk, [DONE], an error).
+
+        The frames of a slice that ends the answer (`Finish`, Raycast's last chunk) wait for
+        them: what follows is the end of the upstream response, so they lose no time, and the
+        answer's last frames go out in one write instead of two.
+        """
         encoder = self._encoder
+        held = ""
         last = len(self._first) - 1
         # Pings before the first token keep nothing alive: data follows now.
         first = [e for i, e in enumerate(self._first) if i == last or not isinstance(e, Notice)]
@@ -102,20 +108,24 @@ class EventStreamResponse(Response):
                     meter.add(batch)
                 for start in range(0, len(batch), SLICE):
                     part = batch if len(batch) <= SLICE else batch[start : start + SLICE]
-                    if frames := encoder.frames(part):
-                        await send(_body(frames))
-            end = encoder.end()
+                    frames = encoder.frames(part)
+                    if type(part[-1]) is Finish:
+                        held += frames
+                    elif frames:
+                        await send(_body(held + frames))
+                        held = ""
+            end = held + encoder.end()
             self._completed = True
         except RaycastError as exc:
             info = error_info(exc)
             log.warning("stream failed after 200: %s (%s)", type(exc).__name__, info.code)
             metrics.error(info, stream=True)
-            end = encoder.error(info)
+            end = held + encoder.error(info)
         except Exception:
             log.exception("stream failed after 200")
             info = error_info(RaycastError("The gateway failed mid-stream."))
             metrics.error(info, stream=True)
-            end = encoder.error(info)
+            end = held + encoder.error(info)
         return end
 
 
