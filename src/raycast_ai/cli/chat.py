@@ -22,7 +22,7 @@ from . import runtime, saved
 from .completion import complete_model
 
 if TYPE_CHECKING:
-    from .exchange import Session
+    from .exchange import Sent, Session
 
 HISTORY_FILE = "chat_history"
 QUOTES = '"""'
@@ -143,13 +143,31 @@ def chat(
                 f"{entry.name} ({entry.id}), {where}. /help for commands, Ctrl-D to leave.",
                 dim=True,
             )
+        early: list[Sent] = []  # a question sent the moment Enter took it, not yet answered
+
+        def send(text: str) -> Sent:
+            return session.send(
+                text, temperature=temperature, reasoning_effort=effort, attachments=session.pending
+            )
+
+        def accepted(text: str) -> None:
+            if not text.startswith("/"):
+                early.append(send(text))
+
         lines = (
-            prompts(runtime.home() / HISTORY_FILE, lambda: f"{session.model} {session.id[:8]}")
+            prompts(
+                runtime.home() / HISTORY_FILE,
+                lambda: f"{session.model} {session.id[:8]}",
+                accepted,
+            )
             if interactive
             else piped_lines()
         )
         for line in lines:
-            text = line
+            sent = early.pop() if early and early[-1].prompt == line else None
+            for stale in early:  # taken by Enter, but not given back by the prompt
+                stale.flight.close()
+            early.clear()
             if line.startswith("/"):
                 if line.split(" ", 1)[0] != "/retry":
                     if not command(session, line):
@@ -160,17 +178,12 @@ def chat(
                     runtime.err("Nothing to retry yet.")
                     continue
                 text, session.pending = retried
+                sent = send(text)
             output = make_output(
                 markdown=not no_md, extract=False, quiet=False, reasoning=reasoning
             )
             try:
-                session.ask(
-                    text,
-                    output,
-                    temperature=temperature,
-                    reasoning_effort=effort,
-                    attachments=session.pending,
-                )
+                session.ask(sent or send(line), output)
                 session.pending = []
             except KeyboardInterrupt:
                 runtime.err("(stopped)", dim=True)
@@ -300,9 +313,15 @@ def complete(text: str) -> str:
     return text.replace("\\\n", "\n").strip()
 
 
-def prompts(history: Path, where: Callable[[], str] = lambda: "") -> Iterator[str]:
+def prompts(
+    history: Path,
+    where: Callable[[], str] = lambda: "",
+    accepted: Callable[[str], None] = lambda text: None,
+) -> Iterator[str]:
     """Inputs typed at a prompt_toolkit prompt, which shows `where()` (the model and the
-    conversation); ends at Ctrl-D."""
+    conversation); ends at Ctrl-D. Each is given to `accepted` as soon as Enter takes it, before
+    the prompt is taken down and the line stored in the history (milliseconds later), so that
+    its question can be on its way meanwhile."""
     from prompt_toolkit import PromptSession
     from prompt_toolkit.history import FileHistory, History, InMemoryHistory
     from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
@@ -314,8 +333,10 @@ def prompts(history: Path, where: Callable[[], str] = lambda: "") -> Iterator[st
         buffer = event.current_buffer
         if needs_more(buffer.text):
             buffer.insert_text("\n")
-        else:
-            buffer.validate_and_handle()
+            return
+        if text := complete(buffer.text):  # the prompt has no validator: Enter always takes it
+            accepted(text)
+        buffer.validate_and_handle()
 
     @bindings.add("escape", "enter")
     def _newline(event: KeyPressEvent) -> None:
