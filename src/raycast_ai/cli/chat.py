@@ -9,7 +9,9 @@ read from stdin with the same rules and no line editing.
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -143,6 +145,8 @@ def chat(
                 f"{entry.name} ({entry.id}), {where}. /help for commands, Ctrl-D to leave.",
                 dim=True,
             )
+            if not no_md:
+                threading.Thread(target=_warm, name="warm", daemon=True).start()
         early: list[Sent] = []  # a question sent the moment Enter took it, not yet answered
 
         def send(text: str) -> Sent:
@@ -380,6 +384,14 @@ def piped_lines(stream: TextIO | None = None) -> Iterator[str]:
             yield text
     if pending and (text := complete("\n".join(pending))):
         yield text
+
+
+def _warm() -> None:
+    """While the first question is typed: what rendering its answer would otherwise wait for."""
+    from .markdown import warm
+
+    with contextlib.suppress(Exception):  # the answer pays for it then, nothing worse
+        warm()
 
 
 def _continuation(width: int, line_number: int, wrap_count: int) -> str:

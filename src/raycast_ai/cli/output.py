@@ -8,6 +8,7 @@ if asked for with --show-reasoning, so pipes carry the answer alone.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING
@@ -297,6 +298,12 @@ def make_output(
 
 
 def console() -> Console:
+    """One for stdout, kept (a chat makes an output for each answer)."""
+    return _console(sys.stdout)
+
+
+@functools.lru_cache(maxsize=1)
+def _console(stdout: IO[str]) -> Console:
     from rich.console import Console
 
-    return Console(file=sys.stdout, highlight=False)
+    return Console(file=stdout, highlight=False)
