@@ -3,14 +3,17 @@ the spinner asked for only when the wait is long, a stream given up closed, retr
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 from collections.abc import Iterator, Sequence
 
 import pytest
 
+from raycast_ai.cli.exchange import Session
 from raycast_ai.cli.inflight import SPIN_AFTER, InFlight
-from raycast_ai.cli.output import shows
+from raycast_ai.cli.output import Raw, shows
+from raycast_ai.cli.waiting import ERASE_LINE, Spinner
 from raycast_ai.protocol.catalog import ModelEntry
 from raycast_ai.protocol.errors import AuthenticationError
 from raycast_ai.protocol.events import Event, Finish, Notice, TextDelta, Usage
@@ -144,3 +147,33 @@ def test_the_retries_of_a_stream_given_up_are_said_to_nobody() -> None:
     stream.gate.set()
     assert stream.closed.wait(5)
     assert heard == []
+
+
+class Slow:
+    """A client whose answer starts after `delay` seconds."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+
+    def stream(self, messages: object, model: object = None, **options: object) -> Gated:
+        stream = Gated([Notice("ping"), TextDelta("Hi there."), Finish("stop")], gate_at=1)
+        threading.Timer(self.delay, stream.gate.set).start()
+        return stream
+
+
+@pytest.mark.parametrize("delay", [0.0, SPIN_AFTER * 4])
+def test_the_spinner_shows_only_for_a_slow_first_token_and_is_gone_before_the_text(
+    delay: float,
+) -> None:
+    terminal, answer = io.StringIO(), io.BytesIO()
+    output = Raw(answer)
+    output.spinner = Spinner(terminal, interval=0.01)
+    session = Session(Slow(delay))  # type: ignore[arg-type]
+    session.ask("hello", output)
+    assert answer.getvalue() == b"Hi there.\n"
+    drawn = terminal.getvalue()
+    if not delay:
+        assert drawn == ""  # a spinner that never shows costs nothing
+    else:
+        assert "waiting for Raycast" in drawn
+        assert drawn.endswith(ERASE_LINE)
