@@ -6,14 +6,14 @@ the library's own time to first token, over the same emulator.
 The emulator runs in this process. The library's figure is `RaycastClient.stream` to the first
 `TextDelta`; the terminal's is `chat` in a real pseudo-terminal (pexpect): a question sent
 with Enter, until the first characters of its answer are read back from the terminal, with and
-without Markdown rendering. Target: the terminal within 5 ms of the library (medians).
+without Markdown rendering. Target: the terminal within 5 ms of the library (medians; the
+90th percentiles are shown too).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -82,19 +82,29 @@ def terminal(base_url: str, runs: int, markdown: bool) -> list[float]:
     return times[1:]
 
 
+def percentile(times: list[float], share: float) -> float:
+    ordered = sorted(times)
+    return ordered[min(int(len(ordered) * share), len(ordered) - 1)] * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=30)
     runs = parser.parse_args().runs
     with EmulatorServer() as server:
-        lib = statistics.median(library(server.base_url, runs)) * 1000
-        raw = statistics.median(terminal(server.base_url, runs, markdown=False)) * 1000
-        rendered = statistics.median(terminal(server.base_url, runs, markdown=True)) * 1000
+        measured = {
+            "library, first token": library(server.base_url, runs),
+            "chat --no-md": terminal(server.base_url, runs, markdown=False),
+            "chat (Markdown)": terminal(server.base_url, runs, markdown=True),
+        }
+    lib = percentile(measured["library, first token"], 0.5)
     print(f"runs                          {runs} each")
-    print(f"library, first token          median {lib:6.2f} ms")
-    for name, value in (("chat --no-md", raw), ("chat (Markdown)", rendered)):
-        print(f"{name:<29} median {value:6.2f} ms  (+{value - lib:.2f} ms)")
-    worst = max(raw, rendered) - lib
+    worst = 0.0
+    for name, times in measured.items():
+        median, p90 = percentile(times, 0.5), percentile(times, 0.9)
+        added = "" if name.startswith("library") else f"  (+{median - lib:.2f} ms)"
+        print(f"{name:<29} median {median:6.2f} ms  p90 {p90:6.2f} ms{added}")
+        worst = max(worst, median - lib)
     verdict = "meets" if worst <= TARGET_MS else "misses"
     print(f"{verdict} the target: within {TARGET_MS:.0f} ms of the library")
     sys.exit(0 if worst <= TARGET_MS else 1)
