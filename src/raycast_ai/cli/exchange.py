@@ -30,8 +30,7 @@ from .attach import logged
 
 if TYPE_CHECKING:
     from raycast_ai.attachments import Attachment
-    from raycast_ai.client import RaycastClient
-    from raycast_ai.client._sync import ChatStream
+    from raycast_ai.client import ChatStream, RaycastClient
 
     from .inflight import InFlight
     from .output import Output

@@ -3,7 +3,8 @@ and the client's retries said in words ("rate limited by Raycast, retrying in 2 
 a silent stall.
 
 The clients log each retry (logger `raycast_ai`, a record with `retry` set); `announce_retries`
-routes those records to whoever is waiting for an answer at the time.
+routes those records to whoever is waiting for an answer: by the thread that made the retry
+(each question's request is made on a thread of its own, `inflight.py`).
 """
 
 from __future__ import annotations
