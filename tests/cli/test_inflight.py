@@ -6,12 +6,13 @@ from __future__ import annotations
 import io
 import logging
 import threading
+import time
 from collections.abc import Iterator, Sequence
 
 import pytest
 
 from raycast_ai.cli.exchange import Session
-from raycast_ai.cli.inflight import SPIN_AFTER, InFlight
+from raycast_ai.cli.inflight import SPIN_AFTER, InFlight, run_soon
 from raycast_ai.cli.output import Raw, shows
 from raycast_ai.cli.waiting import ERASE_LINE, Spinner
 from raycast_ai.protocol.catalog import ModelEntry
@@ -177,3 +178,20 @@ def test_the_spinner_shows_only_for_a_slow_first_token_and_is_gone_before_the_te
     else:
         assert "waiting for Raycast" in drawn
         assert drawn.endswith(ERASE_LINE)
+
+
+def test_questions_reuse_a_waiting_thread_and_one_stuck_holds_up_nothing() -> None:
+    ran: list[int] = []
+    done = threading.Event()
+    run_soon(lambda: (ran.append(threading.get_ident()), done.set()))
+    assert done.wait(5)
+    time.sleep(0.05)  # the thread is back waiting
+    done.clear()
+    waiting = {thread.ident for thread in threading.enumerate()}
+    stuck = threading.Event()
+    run_soon(lambda: (ran.append(threading.get_ident()), stuck.wait(5)))  # an answer given up
+    run_soon(lambda: (ran.append(threading.get_ident()), done.set()))
+    assert done.wait(5)  # the next question did not wait for it
+    stuck.set()
+    assert ran[1] in waiting  # a thread reused, not started
+    assert ran[2] != ran[1]

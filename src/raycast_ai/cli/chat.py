@@ -119,6 +119,7 @@ def chat(
 
     from . import errors
     from .exchange import open_session
+    from .inflight import keep_spare
     from .output import make_output
 
     system = saved.system_prompt(role, system)
@@ -147,6 +148,7 @@ def chat(
             )
             if not no_md:
                 threading.Thread(target=_warm, name="warm", daemon=True).start()
+            keep_spare()
         early: list[Sent] = []  # a question sent the moment Enter took it, not yet answered
 
         def send(text: str) -> Sent:

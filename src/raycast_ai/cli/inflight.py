@@ -10,6 +10,7 @@ before then (Ctrl-C during the wait) is closed by its thread once that event com
 from __future__ import annotations
 
 import contextlib
+import queue
 import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Protocol
@@ -50,7 +51,7 @@ class InFlight:
         self._abandoned = False
         self._listener: Callable[[str], None] | None = None
         self._held: list[str] = []
-        threading.Thread(target=self._fetch, name="first-event", daemon=True).start()
+        run_soon(self._fetch)
 
     def events(self, slow: Callable[[], None] = lambda: None) -> Iterator[Event]:
         """The events; `slow` is called once if the first to show takes over SPIN_AFTER. The
@@ -110,3 +111,34 @@ class InFlight:
                     self._held.append(words)
                 return
         listener(words)
+
+
+# Threads kept waiting for the next question: starting one takes about a millisecond, in the
+# middle of the prompt being taken down. One waiting on an answer given up does not hold up the
+# next question, which then gets a thread of its own.
+_spares: list[queue.SimpleQueue[Callable[[], None]]] = []
+_spares_lock = threading.Lock()
+
+
+def run_soon(job: Callable[[], None]) -> None:
+    """Runs `job` on a spare thread (a new one when none is waiting)."""
+    with _spares_lock:
+        spare = _spares.pop() if _spares else None
+    if spare is not None:
+        spare.put(job)
+    else:
+        threading.Thread(target=_serve, args=(job,), name="first-event", daemon=True).start()
+
+
+def keep_spare() -> None:
+    """Starts a thread that waits for a question, so the first one does not pay for it."""
+    run_soon(lambda: None)
+
+
+def _serve(job: Callable[[], None]) -> None:
+    jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+    while True:
+        job()
+        with _spares_lock:
+            _spares.append(jobs)
+        job = jobs.get()
