@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
+from raycast_ai.cli import inflight
 from raycast_ai.cli.exchange import Session
 from raycast_ai.cli.inflight import SPIN_AFTER, InFlight, run_soon
 from raycast_ai.cli.output import Raw, shows
@@ -181,17 +182,26 @@ def test_the_spinner_shows_only_for_a_slow_first_token_and_is_gone_before_the_te
 
 
 def test_questions_reuse_a_waiting_thread_and_one_stuck_holds_up_nothing() -> None:
-    ran: list[int] = []
+    ran: dict[str, int] = {}
     done = threading.Event()
-    run_soon(lambda: (ran.append(threading.get_ident()), done.set()))
+    run_soon(lambda: (ran.setdefault("first", threading.get_ident()), done.set()))
     assert done.wait(5)
-    time.sleep(0.05)  # the thread is back waiting
+    deadline = time.monotonic() + 5
+    while not inflight._spares and time.monotonic() < deadline:  # until it waits again
+        time.sleep(0.01)
     done.clear()
     waiting = {thread.ident for thread in threading.enumerate()}
-    stuck = threading.Event()
-    run_soon(lambda: (ran.append(threading.get_ident()), stuck.wait(5)))  # an answer given up
-    run_soon(lambda: (ran.append(threading.get_ident()), done.set()))
-    assert done.wait(5)  # the next question did not wait for it
+    stuck, began = threading.Event(), threading.Event()
+
+    def given_up() -> None:
+        ran["given up"] = threading.get_ident()
+        began.set()
+        stuck.wait(5)
+
+    run_soon(given_up)
+    run_soon(lambda: (ran.setdefault("next", threading.get_ident()), done.set()))
+    assert done.wait(5)  # the next question did not wait for the one given up
+    assert began.wait(5)
     stuck.set()
-    assert ran[1] in waiting  # a thread reused, not started
-    assert ran[2] != ran[1]
+    assert ran["given up"] in waiting  # a thread reused, not started
+    assert ran["next"] != ran["given up"]
