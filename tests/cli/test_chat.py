@@ -350,6 +350,10 @@ def test_questions_sent_from_the_enter_key_answer_whole_and_in_order(
                 child.expect(PROMPT)
                 child.sendline("/system be brief")  # a command between questions
         child.expect(PROMPT)
+        child.send("\x1b[A")  # Up: the last question again, from the history
+        child.expect_exact(asked[-1])
+        child.sendintr()  # Ctrl-C at the prompt clears the line: nothing is sent
+        child.expect(PROMPT)
         child.sendcontrol("d")
         child.expect(pexpect.EOF)
     finally:
