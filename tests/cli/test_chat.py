@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -287,3 +288,124 @@ def test_a_terminal_chat_spins_retries_and_saves(
     assert answer.rstrip() in saved
     sent = [r.json() for r in emulator.recorder.for_path(CHAT_PATH)][-2:]
     assert [len(body["messages"]) for body in sent] == [1, 1]
+
+
+def test_each_line_is_handed_over_as_soon_as_enter_takes_it(tmp_path: Path) -> None:
+    """`accepted` has the line before the prompt gives it back (while it is taken down, the
+    question is already on its way), the same line, once; nothing for an empty one."""
+    from prompt_toolkit.application import create_app_session
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from raycast_ai.cli.chat import prompts
+
+    seen: list[tuple[str, str]] = []
+    with create_pipe_input() as typed, create_app_session(input=typed, output=DummyOutput()):
+        typed.send_text('hello\rone \\\rtwo\r\r"""\nsome\r"""\r/help\r')
+        for line in prompts(tmp_path / "history", accepted=lambda t: seen.append(("took", t))):
+            seen.append(("gave", line))
+            if line == "/help":
+                typed.close()
+    assert seen == [
+        ("took", "hello"),
+        ("gave", "hello"),
+        ("took", "one \ntwo"),
+        ("gave", "one \ntwo"),
+        ("took", "some"),
+        ("gave", "some"),
+        ("took", "/help"),
+        ("gave", "/help"),
+    ]
+    assert (tmp_path / "history").read_text().count("\n# ") == 4  # the history has them all
+
+
+def _terminal_chat(env: dict[str, str]) -> pexpect.spawn:
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "raycast_ai", "chat", "--no-md"],
+        env={**os.environ, **env, "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"},
+        dimensions=(30, 120),
+        encoding="utf-8",
+        timeout=20,
+    )
+
+
+def test_questions_sent_from_the_enter_key_answer_whole_and_in_order(
+    env: dict[str, str], home: Path, emulator: EmulatorServer
+) -> None:
+    """Each question goes out while the prompt is being taken down: its answer still comes
+    after the line typed, whole, before the next prompt, and in the conversation's order."""
+    model = "openai-gpt-4o-mini"
+    questions = ["first @chunks:5", "second \\\nline @chunks:4", "third @chunks:6"]
+    asked = ["first @chunks:5", "second \nline @chunks:4", "third @chunks:6"]
+    child = _terminal_chat(env)
+    child.logfile_read = seen = io.StringIO()
+    try:
+        child.expect_exact("Ctrl-D to leave.")
+        for question in questions:
+            child.expect(PROMPT)
+            for line in question.split("\n"):
+                child.send(line + "\r")
+            if question is questions[1]:
+                child.expect(PROMPT)
+                child.sendline("/system be brief")  # a command between questions
+        child.expect(PROMPT)
+        child.send("\x1b[A")  # Up: the last question again, from the history
+        child.expect_exact(asked[-1])
+        child.sendintr()  # Ctrl-C at the prompt clears the line: nothing is sent
+        child.expect(PROMPT)
+        child.sendcontrol("d")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    screen = seen.getvalue()
+    assert "Traceback" not in screen
+    at = 0
+    for question in asked:
+        answer = "".join(answer_chunks(question, model, int(question[-1])))
+        typed = screen.index(question.split("\n")[-1], at)
+        shown = screen.index(answer.replace("\n", "\r\n"), typed)
+        at = shown + len(answer)
+        assert re.search(PROMPT, screen[at:]), "the prompt comes back after the answer"
+    with History(home / LOG_FILE) as history:
+        rows = history.recent()
+    assert [row.prompt for row in rows] == asked
+    for row in rows:
+        assert row.response == "".join(answer_chunks(row.prompt, model, int(row.prompt[-1])))
+        assert row.status == "complete"
+    sent = [r.json() for r in emulator.recorder.for_path(CHAT_PATH)][-3:]
+    assert [len(body["messages"]) for body in sent] == [1, 3, 5]
+
+
+def test_ctrl_c_before_the_first_token_stops_the_wait_and_the_next_answer_is_its_own(
+    env: dict[str, str], home: Path
+) -> None:
+    child = _terminal_chat(env)
+    child.logfile_read = seen = io.StringIO()
+    try:
+        child.expect_exact("Ctrl-D to leave.")
+        child.expect(PROMPT)
+        child.sendline("never mind @first:1.5 @chunks:2")
+        child.expect_exact("waiting for Raycast")
+        child.sendintr()
+        child.expect_exact("(stopped)")
+        child.expect(PROMPT)
+        child.sendline("then this @chunks:2")
+        child.expect_exact("".join(answer_chunks("then this @chunks:2", "openai-gpt-4o-mini", 2)))
+        child.expect(PROMPT)
+        time.sleep(1.6)  # the question given up gets its first token now: nothing shows
+        child.sendcontrol("d")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    screen = seen.getvalue()
+    assert child.exitstatus == 0
+    assert "Traceback" not in screen and "^C" not in screen
+    spun = screen.index("waiting for Raycast")
+    assert screen.index("\r\x1b[K", spun) < screen.index("(stopped)")  # the spinner is gone
+    given_up = answer_chunks("never mind @first:1.5 @chunks:2", "openai-gpt-4o-mini", 2)
+    assert given_up[0][:10] not in screen
+    with History(home / LOG_FILE) as history:
+        stopped, answered = history.recent(2)
+    assert stopped.error == "interrupted" and not stopped.response
+    assert answered.status == "complete"

@@ -9,7 +9,9 @@ read from stdin with the same rules and no line editing.
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -22,7 +24,7 @@ from . import runtime, saved
 from .completion import complete_model
 
 if TYPE_CHECKING:
-    from .exchange import Session
+    from .exchange import Sent, Session
 
 HISTORY_FILE = "chat_history"
 QUOTES = '"""'
@@ -117,6 +119,7 @@ def chat(
 
     from . import errors
     from .exchange import open_session
+    from .inflight import keep_spare
     from .output import make_output
 
     system = saved.system_prompt(role, system)
@@ -143,13 +146,34 @@ def chat(
                 f"{entry.name} ({entry.id}), {where}. /help for commands, Ctrl-D to leave.",
                 dim=True,
             )
+            if not no_md:
+                threading.Thread(target=_warm, name="warm", daemon=True).start()
+            keep_spare()
+        early: list[Sent] = []  # a question sent the moment Enter took it, not yet answered
+
+        def send(text: str) -> Sent:
+            return session.send(
+                text, temperature=temperature, reasoning_effort=effort, attachments=session.pending
+            )
+
+        def accepted(text: str) -> None:
+            if not text.startswith("/"):
+                early.append(send(text))
+
         lines = (
-            prompts(runtime.home() / HISTORY_FILE, lambda: f"{session.model} {session.id[:8]}")
+            prompts(
+                runtime.home() / HISTORY_FILE,
+                lambda: f"{session.model} {session.id[:8]}",
+                accepted,
+            )
             if interactive
             else piped_lines()
         )
         for line in lines:
-            text = line
+            sent = early.pop() if early and early[-1].prompt == line else None
+            for stale in early:  # taken by Enter, but not given back by the prompt
+                stale.flight.close()
+            early.clear()
             if line.startswith("/"):
                 if line.split(" ", 1)[0] != "/retry":
                     if not command(session, line):
@@ -160,17 +184,12 @@ def chat(
                     runtime.err("Nothing to retry yet.")
                     continue
                 text, session.pending = retried
+                sent = send(text)
             output = make_output(
                 markdown=not no_md, extract=False, quiet=False, reasoning=reasoning
             )
             try:
-                session.ask(
-                    text,
-                    output,
-                    temperature=temperature,
-                    reasoning_effort=effort,
-                    attachments=session.pending,
-                )
+                session.ask(sent or send(line), output)
                 session.pending = []
             except KeyboardInterrupt:
                 runtime.err("(stopped)", dim=True)
@@ -300,9 +319,15 @@ def complete(text: str) -> str:
     return text.replace("\\\n", "\n").strip()
 
 
-def prompts(history: Path, where: Callable[[], str] = lambda: "") -> Iterator[str]:
+def prompts(
+    history: Path,
+    where: Callable[[], str] = lambda: "",
+    accepted: Callable[[str], None] = lambda text: None,
+) -> Iterator[str]:
     """Inputs typed at a prompt_toolkit prompt, which shows `where()` (the model and the
-    conversation); ends at Ctrl-D."""
+    conversation); ends at Ctrl-D. Each is given to `accepted` as soon as Enter takes it, before
+    the prompt is taken down and the line stored in the history (milliseconds later), so that
+    its question can be on its way meanwhile."""
     from prompt_toolkit import PromptSession
     from prompt_toolkit.history import FileHistory, History, InMemoryHistory
     from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
@@ -314,8 +339,10 @@ def prompts(history: Path, where: Callable[[], str] = lambda: "") -> Iterator[st
         buffer = event.current_buffer
         if needs_more(buffer.text):
             buffer.insert_text("\n")
-        else:
-            buffer.validate_and_handle()
+            return
+        if text := complete(buffer.text):  # the prompt has no validator: Enter always takes it
+            accepted(text)
+        buffer.validate_and_handle()
 
     @bindings.add("escape", "enter")
     def _newline(event: KeyPressEvent) -> None:
@@ -359,6 +386,14 @@ def piped_lines(stream: TextIO | None = None) -> Iterator[str]:
             yield text
     if pending and (text := complete("\n".join(pending))):
         yield text
+
+
+def _warm() -> None:
+    """While the first question is typed: what rendering its answer would otherwise wait for."""
+    from .markdown import warm
+
+    with contextlib.suppress(Exception):  # the answer pays for it then, nothing worse
+        warm()
 
 
 def _continuation(width: int, line_number: int, wrap_count: int) -> str:

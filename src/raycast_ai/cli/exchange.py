@@ -30,8 +30,9 @@ from .attach import logged
 
 if TYPE_CHECKING:
     from raycast_ai.attachments import Attachment
-    from raycast_ai.client import RaycastClient
+    from raycast_ai.client import ChatStream, RaycastClient
 
+    from .inflight import InFlight
     from .output import Output
 
 CHECKPOINT_SECONDS = 0.25
@@ -66,6 +67,16 @@ class Answer:
             "citations": [{"title": c.title, "url": c.url} for c in self.citations],
             "images": [i.url for i in self.images],
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """A question `Session.send` sent: what it was, and its answer on the way."""
+
+    prompt: str
+    attachments: tuple[Attachment, ...]
+    content: str | list[dict[str, Any]]  # the user message's, as the conversation keeps it
+    flight: InFlight
 
 
 @dataclass
@@ -116,42 +127,76 @@ class Session:
             parts.append(f"## {who}\n\n{content.rstrip()}\n")
         return "\n".join(parts)
 
-    def ask(
+    def send(
         self,
         prompt: str,
+        *,
+        temperature: float | None = None,
+        reasoning_effort: str | None = None,
+        attachments: Sequence[Attachment] = (),
+    ) -> Sent:
+        """Sends `prompt` at once, on a thread of its own (`InFlight`); `ask` shows the answer.
+        Nothing here raises: the request's errors come from `ask`."""
+        from .inflight import InFlight
+        from .output import shows
+
+        system = [{"role": "system", "content": self.system}] if self.system else []
+        self._last = (prompt, list(attachments))
+        user = _user(prompt, attachments)
+        messages = [*system, *self.messages, user]
+        model, thread, remote = self.model, self.id, self.remote_tools
+
+        def open() -> ChatStream:
+            if reasoning_effort is not None:
+                self._check_reasoning(model)
+            return self.client.stream(
+                messages,
+                model,
+                temperature=temperature,
+                reasoning_effort=reasoning_effort,
+                thread_id=thread,
+                remote_tools=remote,
+            )
+
+        return Sent(prompt, tuple(attachments), user["content"], InFlight(open, shows))
+
+    def ask(
+        self,
+        prompt: str | Sent,
         output: Output,
         *,
         temperature: float | None = None,
         reasoning_effort: str | None = None,
         attachments: Sequence[Attachment] = (),
     ) -> Answer:
-        """Streams one answer into `output` (closed at the end, whatever happens).
+        """Streams one answer into `output` (closed at the end, whatever happens); `prompt` is
+        a question, or one `send` started (its options were given there).
 
         The files go with the prompt and stay in the conversation, so later questions still
-        see them (the client uploads the same content once in a while)."""
-        system = [{"role": "system", "content": self.system}] if self.system else []
-        self._last = (prompt, list(attachments))
-        if reasoning_effort is not None:
-            self._check_reasoning()
-        user = _user(prompt, attachments)
-        content = user["content"]
-        collector = Collector()
-        exchange: int | None = None
-        output.wait()
-        try:
-            stream = self.client.stream(
-                [*system, *self.messages, user],
-                self.model,
+        see them (the client uploads the same content once in a while). The log's entry is
+        written once the first event is shown, so it costs the first token nothing."""
+        from .output import shows
+
+        sent = (
+            prompt
+            if isinstance(prompt, Sent)
+            else self.send(
+                prompt,
                 temperature=temperature,
                 reasoning_effort=reasoning_effort,
-                thread_id=self.id,
-                remote_tools=self.remote_tools,
+                attachments=attachments,
             )
-            model = stream.model.id
-            exchange = self._start(prompt, model, attachments)
-            saved = time.monotonic()
+        )
+        flight = sent.flight
+        collector = Collector()
+        exchange: int | None = None
+        logged = False
+        flight.listen(output.announce)
+        output.wait()
+        try:
             try:
-                for event in stream:
+                saved = time.monotonic()
+                for event in flight.events(output.spin):
                     collector.add(event)
                     # Saved before it is shown, so a crash loses at most one interval.
                     if exchange is not None and time.monotonic() - saved >= CHECKPOINT_SECONDS:
@@ -163,21 +208,30 @@ class Session:
                         output.reasoning(event.text)
                     elif isinstance(event, Notice):
                         output.notice(event.kind, event.message)
+                    if not logged and shows(event):
+                        logged = True
+                        exchange = self._start(sent, flight.model or "")
+                        saved = time.monotonic()
+                model = flight.model or ""
                 done = collector.result(model)
                 output.remote(done.citations, done.images)
             finally:
-                stream.close()
+                flight.listen(None)
+                flight.close()
         except BaseException as exc:
+            if not logged and flight.model is not None:  # the request was made
+                exchange = self._start(sent, flight.model)
             if exchange is not None:
-                self._finish(exchange, collector, model, error=describe(exc))
-            self._remember(content, collector.text)
+                self._finish(exchange, collector, flight.model or "", error=describe(exc))
+            self._remember(sent.content, collector.text)
             raise
         finally:
             output.close()
-        done = collector.result(model)
+        if not logged:
+            exchange = self._start(sent, model)
         if exchange is not None:
             self._finish(exchange, collector, model)
-        self._remember(content, done.text)
+        self._remember(sent.content, done.text)
         return Answer(
             done.text,
             done.reasoning,
@@ -189,11 +243,11 @@ class Session:
             done.images,
         )
 
-    def _check_reasoning(self) -> None:
+    def _check_reasoning(self, model: str | None) -> None:
         from raycast_ai.protocol.errors import InvalidRequestError
 
         catalog = self.client.models()
-        entry = catalog.resolve(self.model, runtime.prefs().aliases)
+        entry = catalog.resolve(model, runtime.prefs().aliases)
         if not entry.reasoning_efforts:
             reasoning = [e.id for e in catalog.models if e.reasoning_efforts]
             raise InvalidRequestError(
@@ -211,14 +265,16 @@ class Session:
 
     # The log must not cost the answer: a failing write is reported once and logging stops.
 
-    def _start(self, prompt: str, model: str, attachments: Sequence[Attachment]) -> int | None:
+    def _start(self, sent: Sent, model: str) -> int | None:
         if self.log is None:
             return None
         try:
             if not self._logged:
                 self.log.create(model, self.id)
                 self._logged = True
-            return self.log.start(self.id, prompt, self.system, model, logged(attachments))
+            return self.log.start(
+                self.id, sent.prompt, self.system, model, logged(sent.attachments)
+            )
         except sqlite3.Error as exc:
             self._log_failed(exc)
             return None

@@ -9,13 +9,17 @@ further up are left in place as they are ("frozen") and never redrawn.
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
     from rich.console import Console
+    from rich.markdown import Markdown
 
 _FENCE = re.compile(r"^( *)(`{3,}|~{3,})(.*)$")
 _HEADING = re.compile(r"^ {0,3}#{1,6}(\s|$)")
@@ -45,6 +49,40 @@ def closes(line: str, fence: str, *, nested: bool = False) -> bool:
         and match.group(2)[0] == fence[0]
         and len(match.group(2)) >= len(fence)
     )
+
+
+def markdown(text: str, code_theme: str = "monokai") -> Markdown:
+    """rich's `Markdown(text)`, parsed by one parser kept for the process: rich builds a new one
+    for each, which is a third of the time a short render takes (and of the first token's)."""
+    view = copy.copy(_empty(code_theme))
+    view.markup = text
+    view.parsed = _parser().parse(text)
+    return view
+
+
+def warm() -> None:
+    """Imports and renders once what an answer in Markdown needs, so the first answer does not
+    wait for it (tens of milliseconds)."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=80)
+    console.print(markdown("# Warm\n\n- *a* **b** `c`\n\n> d\n"))
+
+
+@functools.cache
+def _empty(code_theme: str) -> Markdown:
+    from rich.markdown import Markdown
+
+    return Markdown("", code_theme=code_theme)
+
+
+@functools.cache
+def _parser() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt().enable("strikethrough").enable("table")  # as rich's Markdown builds it
 
 
 class BlockSplitter:
@@ -157,13 +195,11 @@ class LiveMarkdown:
             self._write(SHOW_CURSOR)
 
     def _lines(self, text: str) -> list[str]:
-        from rich.markdown import Markdown
-
         # One column spare: a line exactly as wide as the terminal leaves the cursor in the
         # "pending wrap" state, where terminals disagree on what the next newline does.
         width = max(self.console.width - 1, 10)
         with self.console.capture() as capture:
-            self.console.print(Markdown(text, code_theme=self.code_theme), width=width)
+            self.console.print(markdown(text, self.code_theme), width=width)
         lines = capture.get().rstrip("\n").split("\n")
         # Blocks are a blank line apart, as rich spaces them, unless the block brings its own
         # (a list or a table starts with one).

@@ -8,21 +8,25 @@ if asked for with --show-reasoning, so pipes carry the answer alone.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING
 
+from raycast_ai.protocol.events import Notice, ReasoningDelta, TextDelta
+
 from . import runtime
 from .markdown import closes, opening_fence
-from .waiting import Spinner, announce_retries, hide_control_echo
+from .waiting import Spinner, hide_control_echo
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from raycast_ai.protocol.events import Citation, ImageLink
+    from raycast_ai.protocol.events import Citation, Event, ImageLink
 
     from .markdown import LiveMarkdown
 
+SHOWN_NOTICES = ("model_updated", "tool_used")  # the notices said on a terminal
 DIM = "\x1b[2m"
 RESET = "\x1b[0m"
 
@@ -30,7 +34,8 @@ RESET = "\x1b[0m"
 class Output:
     """The base: the wait, reasoning and notices; subclasses show the answer text.
 
-    `spinner`, on a terminal, turns from `wait()` until the first thing to show.
+    `spinner`, on a terminal, turns from `spin()` (a wait grown long) until the first thing to
+    show; a spinner never started costs nothing and writes nothing.
     """
 
     spinner: Spinner | None = None
@@ -45,15 +50,16 @@ class Output:
         self._restore_echo: Callable[[], None] = lambda: None
 
     def wait(self) -> None:
-        """The answer is being asked for: the spinner turns and retries are told, until
-        `close`."""
-        announce_retries(self.announce)
+        """The answer is being asked for: a Ctrl-C is not echoed into it, until `close`."""
         self._restore_echo = hide_control_echo()
+
+    def spin(self) -> None:
+        """The wait has grown long enough to show: the spinner turns (on a terminal)."""
         if self.spinner is not None:
             self.spinner.start()
 
     def announce(self, message: str) -> None:
-        """A line about the wait (a retry), above the spinner if one turns."""
+        """A line about the wait (a retry), above the spinner if one turns; from any thread."""
         if self.spinner is not None:
             self.spinner.say(message)
         else:
@@ -86,7 +92,6 @@ class Output:
             self.text(extra)
 
     def close(self) -> None:
-        announce_retries(None)
         self._restore_echo()
         self._settle()
         self._end_reasoning()
@@ -255,6 +260,13 @@ def remote_lines(citations: Sequence[Citation], images: Sequence[ImageLink]) -> 
     return "\n\n" + "\n".join(lines) + "\n" if lines else ""
 
 
+def shows(event: Event) -> bool:
+    """Whether an output may show something for `event` (what ends the wait for an answer)."""
+    if isinstance(event, Notice):
+        return event.kind in SHOWN_NOTICES and bool(event.message)
+    return isinstance(event, TextDelta | ReasoningDelta)
+
+
 def make_output(
     *,
     markdown: bool,
@@ -286,6 +298,12 @@ def make_output(
 
 
 def console() -> Console:
+    """One for stdout, kept (a chat makes an output for each answer)."""
+    return _console(sys.stdout)
+
+
+@functools.lru_cache(maxsize=1)
+def _console(stdout: IO[str]) -> Console:
     from rich.console import Console
 
-    return Console(file=sys.stdout, highlight=False)
+    return Console(file=stdout, highlight=False)

@@ -3,7 +3,8 @@ and the client's retries said in words ("rate limited by Raycast, retrying in 2 
 a silent stall.
 
 The clients log each retry (logger `raycast_ai`, a record with `retry` set); `announce_retries`
-routes those records to whoever is waiting for an answer at the time.
+routes those records to whoever is waiting for an answer: by the thread that made the retry
+(each question's request is made on a thread of its own, `inflight.py`).
 """
 
 from __future__ import annotations
@@ -71,9 +72,10 @@ class _RetryNotices(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.INFO)
         self.target: Callable[[str], None] | None = None
+        self.threads: dict[int, Callable[[str], None]] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
-        target = self.target
+        target = self.threads.get(record.thread or 0, self.target)
         words = getattr(record, "retry", None)
         if target is not None and isinstance(words, str):
             target(words)
@@ -82,15 +84,20 @@ class _RetryNotices(logging.Handler):
 _notices = _RetryNotices()
 
 
-def announce_retries(target: Callable[[str], None] | None) -> None:
+def announce_retries(target: Callable[[str], None] | None, *, thread: int | None = None) -> None:
     """From now on each retry of the clients is told to `target` as a line of text (None:
-    to nobody)."""
+    to nobody); with `thread` (an ident), only the retries made on that thread."""
     logger = logging.getLogger("raycast_ai")
     if _notices not in logger.handlers:
         logger.addHandler(_notices)
     if logger.getEffectiveLevel() > logging.INFO:
         logger.setLevel(logging.INFO)
-    _notices.target = target
+    if thread is None:
+        _notices.target = target
+    elif target is None:
+        _notices.threads.pop(thread, None)
+    else:
+        _notices.threads[thread] = target
 
 
 def hide_control_echo() -> Callable[[], None]:
