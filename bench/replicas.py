@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import random
 import shutil
@@ -31,12 +32,13 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import psutil
 
 import chaos
-from gateway import EMULATOR_CODE, free_port, wait_http
+from gateway import EMULATOR_CODE, _body, free_port, wait_http
 from raycast_ai.emulator import EMULATOR_SECRET, EMULATOR_TOKEN
 
 REPLICA_CODE = """
@@ -61,7 +63,7 @@ class Replica:
     popen: subprocess.Popen[bytes]
     peak_rss: int = 0
     fds_warm: int = 0
-    redis_warm: int = 0  # connections to Redis after warming up (a pool of at most 32 stays)
+    redis_warm: int = 0  # sockets to Redis after warming up (a pool of at most 32 stays)
 
     @property
     def base_url(self) -> str:
@@ -151,6 +153,13 @@ class Report:
             + (", ".join(f"{code} {n}" for code, n in codes.most_common()) or "none"),
             f"Hangs: {hangs}. Violations (a cut answer reported as complete, a bad error): "
             f"{kinds[chaos.VIOLATION]}.",
+            "Afterwards: "
+            + (
+                "; ".join(p for p in self.problems if p.startswith("replica "))
+                or "no client or upstream connection left open, descriptors back to their "
+                "warm count (Redis's pool aside, at most 32)"
+            )
+            + ".",
             "Peak RSS: "
             + ", ".join(
                 f"replica {i + 1} {r.peak_rss / 2**20:.0f} MB" for i, r in enumerate(self.replicas)
@@ -159,63 +168,95 @@ class Report:
         return "\n".join(lines)
 
 
-async def _chat(http: httpx2.AsyncClient, spec: chaos.Spec, slow: bool) -> chaos.Outcome:
-    """One chat completion judged by chaos.py's rules; a slow reader takes the body in small
-    reads with pauses."""
+class Hangup(Exception):
+    """The client hung up after the first bytes, as planned."""
+
+
+async def post(
+    port: int, path: str, payload: dict[str, Any], *, slow: bool = False, hangup: bool = False
+) -> tuple[int, bytes]:
+    """One request on a connection of its own (`Connection: close`), on raw asyncio streams:
+    far cheaper than an HTTP client library, so that a thousand of them do not starve the
+    servers of CPU, and no kept-alive connection can be closed under a request. The status
+    and the decoded body; a slow reader takes it 256 bytes at a time with pauses."""
+    body = json.dumps(payload).encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 22)
+    try:
+        writer.write(head.encode() + body)
+        status_line = await reader.readuntil(b"\r\n\r\n")
+        status = int(status_line[9:12])
+        lower = status_line.lower()
+        parts: list[bytes] = []
+        async for data in _body(reader, b"transfer-encoding: chunked" in lower, lower):
+            if hangup and status == 200:
+                raise Hangup
+            parts.append(data)
+            if slow:
+                await asyncio.sleep(SLOW_PAUSE * len(data) / 256)
+        return status, b"".join(parts)
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+
+async def _chat(port: int, spec: chaos.Spec, slow: bool) -> chaos.Outcome:
+    """One chat completion judged by chaos.py's rules."""
     started = time.monotonic()
     status = 0
+    payload = {"model": chaos.MODEL, "messages": [{"role": "user", "content": spec.prompt}]}
+    payload["stream"] = spec.stream
     try:
         async with asyncio.timeout(DEADLINE):
-            if not slow:
-                verdict, status = await chaos.exchange(http, spec)
-            else:
-                body = {"model": chaos.MODEL, "stream": True}
-                body["messages"] = [{"role": "user", "content": spec.prompt}]
-                async with http.stream("POST", chaos.COMPLETIONS, json=body) as response:
-                    status = response.status_code
-                    parts = []
-                    async for part in response.aiter_bytes(256):
-                        parts.append(part)
-                        await asyncio.sleep(SLOW_PAUSE)
-                raw = b"".join(parts)
-                verdict = chaos.expectation(spec, chaos.judge_stream(spec, status, raw))
+            status, raw = await post(
+                port, chaos.COMPLETIONS, payload, slow=slow, hangup=spec.hangup
+            )
+        judge = chaos.judge_stream if spec.stream else chaos.judge_whole
+        verdict = chaos.expectation(spec, judge(spec, status, raw))
+    except Hangup:
+        verdict = chaos.Verdict(chaos.HUNG_UP)
     except TimeoutError:
         verdict = chaos.Verdict(chaos.VIOLATION, f"did not end within {DEADLINE:g} s")
-    except httpx2.HTTPError as exc:
+    except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
         verdict = chaos.Verdict(chaos.VIOLATION, f"transport error {exc!r}")
     detail = verdict.detail if verdict.kind == chaos.VIOLATION else (verdict.code or "")
     return chaos.Outcome(spec, verdict.kind, status, time.monotonic() - started, detail)
 
 
-async def _continued(first: httpx2.AsyncClient, second: httpx2.AsyncClient, n: int) -> str:
+async def _continued(first: int, second: int, n: int) -> str:
     """A Responses turn on one replica, continued on the other: an answer, or an error body."""
     try:
         async with asyncio.timeout(DEADLINE):
-            body = {"model": chaos.MODEL, "input": f"replica turn {n}: remember {n}"}
-            made = await first.post("/v1/responses", json=body)
-            if made.status_code != 200:
-                return _responses_error(made)
-            body = {**body, "input": "what did I ask?", "previous_response_id": made.json()["id"]}
-            again = await second.post("/v1/responses", json=body)
-            if again.status_code != 200:
-                return _responses_error(again)
-            if again.json().get("status") != "completed" or not again.json().get("output"):
+            body: dict[str, Any] = {"model": chaos.MODEL, "input": f"replica turn {n}"}
+            status, raw = await post(first, "/v1/responses", body)
+            if status != 200:
+                return _responses_error(status, raw)
+            body |= {"input": "what did I ask?", "previous_response_id": json.loads(raw)["id"]}
+            status, raw = await post(second, "/v1/responses", body)
+            if status != 200:
+                return _responses_error(status, raw)
+            again = json.loads(raw)
+            if again.get("status") != "completed" or not again.get("output"):
                 return f"{chaos.VIOLATION}: a continued response without output"
             return RESPONSES_OK
     except TimeoutError:
         return f"{chaos.VIOLATION}: a Responses turn did not end within {DEADLINE:g} s"
-    except (httpx2.HTTPError, ValueError) as exc:
+    except (OSError, asyncio.IncompleteReadError, ValueError, KeyError) as exc:
         return f"{chaos.VIOLATION}: {exc!r}"
 
 
-def _responses_error(response: httpx2.Response) -> str:
+def _responses_error(status: int, raw: bytes) -> str:
     try:
-        error = response.json()["error"]
+        error = json.loads(raw)["error"]
         if isinstance(error.get("message"), str) and error["message"]:
-            return f"{RESPONSES_ERROR} {response.status_code}"
+            return f"{RESPONSES_ERROR} {status}"
     except (ValueError, KeyError, TypeError, AttributeError):
         pass
-    return f"{chaos.VIOLATION}: HTTP {response.status_code} {response.text[:200]!r}"
+    return f"{chaos.VIOLATION}: HTTP {status} {raw[:200]!r}"
 
 
 async def load(
@@ -224,35 +265,22 @@ async def load(
     rng = random.Random(seed)
     plan: Iterator[chaos.Spec] = chaos.specs(seed)
     until = time.monotonic() + seconds
-    # Idle connections are let go before the replicas' own idle timeout (10 s) would close
-    # them under a request, as a well-behaved client does.
-    limits = httpx2.Limits(
-        max_connections=None, max_keepalive_connections=streams, keepalive_expiry=5.0
-    )
-    async with contextlib.AsyncExitStack() as stack:
-        clients = [
-            await stack.enter_async_context(
-                httpx2.AsyncClient(
-                    base_url=r.base_url, limits=limits, timeout=None, trust_env=False
-                )
-            )
-            for r in replicas
-        ]
+    ports = [r.port for r in replicas]
 
-        async def client(index: int) -> None:
-            turn = 0
-            while time.monotonic() < until:
-                here, there = clients[(index + turn) % 2], clients[(index + turn + 1) % 2]
-                turn += 1
-                if rng.random() < CONTINUED:
-                    report.continued[await _continued(here, there, index)] += 1
-                    continue
-                spec = next(plan)
-                slow = spec.stream and not spec.hangup and rng.random() < SLOW_READERS
-                report.slow += slow
-                report.outcomes.append(await _chat(here, spec, slow))
+    async def client(index: int) -> None:
+        turn = 0
+        while time.monotonic() < until:
+            here, there = ports[(index + turn) % 2], ports[(index + turn + 1) % 2]
+            turn += 1
+            if rng.random() < CONTINUED:
+                report.continued[await _continued(here, there, index)] += 1
+                continue
+            spec = next(plan)
+            slow = spec.stream and not spec.hangup and rng.random() < SLOW_READERS
+            report.slow += slow
+            report.outcomes.append(await _chat(here, spec, slow))
 
-        await asyncio.gather(*(client(i) for i in range(streams)))
+    await asyncio.gather(*(client(i) for i in range(streams)))
 
 
 async def sampler(replicas: list[Replica], stop: asyncio.Event) -> None:
@@ -330,7 +358,7 @@ def run(streams: int = 1000, seconds: float = 60.0, seed: int = 1) -> Report:
                         },
                     )
             replica.fds_warm = replica.process.num_fds()
-            replica.redis_warm = replica.connections(redis.port)["ESTABLISHED"]
+            replica.redis_warm = replica.connections(redis.port).total()
         asyncio.run(chaos_run(report.replicas, redis, streams, seconds, seed, report))
         report.problems += [
             f"request {o.spec.index} ({o.spec.prompt}): {o.detail}"
@@ -347,18 +375,24 @@ def run(streams: int = 1000, seconds: float = 60.0, seed: int = 1) -> Report:
             def extra_fds(r: Replica = replica) -> int:
                 """Descriptors beyond the warm baseline, but for Redis's pool and idle upstream
                 sockets the emulator closed (reaped on their next use)."""
-                pooled = r.connections(redis.port)["ESTABLISHED"] - r.redis_warm
+                pooled = r.connections(redis.port).total() - r.redis_warm
                 idle = r.connections(emulator_port)["CLOSE_WAIT"]
                 return r.process.num_fds() - r.fds_warm - max(pooled, 0) - idle
 
             _settle(lambda: extra_fds() <= 3, 10)
             extra = extra_fds()
-            pooled = replica.connections(redis.port)["ESTABLISHED"]
+            # Redis's pool: at most 32, some closed by the restart until their next use.
+            pooled = replica.connections(redis.port).total()
             if pooled > 32:
                 report.problems.append(f"replica {i}: {pooled} connections to Redis")
             if extra > 3:
+                held = Counter(
+                    f"{c.status} to {c.raddr.port if c.raddr else '-'}"
+                    for c in replica.process.net_connections(kind="all")
+                )
                 report.problems.append(
-                    f"replica {i}: {extra} more descriptors than after warming up"
+                    f"replica {i}: {extra} more descriptors than after warming up "
+                    f"(sockets: {dict(held)}; emulator {emulator_port}, redis {redis.port})"
                 )
             clients = sum(
                 c.status == "ESTABLISHED"
