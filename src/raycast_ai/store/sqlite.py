@@ -11,21 +11,17 @@ oldest go first.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sqlite3
-import threading
 import time
-import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import anyio.to_thread
 
-from raycast_ai.config import private_dir
-
 from .base import StoredResponse, StoreError
+from .sqlite_file import PrivateDatabase
 
 FILENAME = "responses.sqlite3"
 DEFAULT_TTL = 30 * 24 * 3600.0
@@ -71,8 +67,7 @@ class SQLiteResponseStore:
         self.ttl = ttl
         self.max_bytes = max_bytes
         self._clock = clock
-        self._lock = threading.Lock()
-        self._connection: sqlite3.Connection | None = None
+        self._db = PrivateDatabase(self.path, _SCHEMA, "The response store")
         self._open_batch = _Batch()  # what the next transaction will write
         self._writing: _Batch | None = None  # what is being written now
         self._written: anyio.Event | None = None  # set when the one being written ends
@@ -123,45 +118,10 @@ class SQLiteResponseStore:
 
     def close(self) -> None:
         """Closes the file; the next call opens it again. (Garbage collection closes it too.)"""
-        with self._lock:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
-
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        # One connection, one call at a time: opening one per call would cost a checkpoint of
-        # the write-ahead log (an fsync) at each close.
-        try:
-            with self._lock:
-                if self._connection is None:
-                    self._connection = self._open()
-                with self._connection as connection:  # one transaction, rolled back on an error
-                    yield connection
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreError(f"The response store {self.path} failed: {exc}") from exc
-
-    def _open(self) -> sqlite3.Connection:
-        private_dir(self.path.parent)
-        # Prompts and answers: created 0600, never readable by other users.
-        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
-        connection = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False)
-        try:
-            # With the write-ahead log, a commit is not an fsync: a crash may lose the last
-            # responses, never the file.
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = NORMAL")
-            for statement in _SCHEMA:
-                connection.execute(statement)
-            connection.commit()
-        except BaseException:
-            connection.close()
-            raise
-        weakref.finalize(self, connection.close)
-        return connection
+        self._db.close()
 
     def _get(self, response_id: str) -> StoredResponse | None:
-        with self._connect() as db:
+        with self._db.transaction() as db:
             row = db.execute(
                 "SELECT data FROM responses WHERE id = ? AND created >= ?",
                 (response_id, self._clock() - self.ttl),
@@ -173,7 +133,7 @@ class SQLiteResponseStore:
 
     def _put_all(self, entries: dict[str, StoredResponse]) -> None:
         now = self._clock()
-        with self._connect() as db:
+        with self._db.transaction() as db:
             for response_id, stored in entries.items():
                 data = json.dumps(
                     {"response": stored.response, "messages": stored.messages},
@@ -204,7 +164,7 @@ class SQLiteResponseStore:
 
     def _delete(self, response_id: str) -> bool:
         live = (response_id, self._clock() - self.ttl)
-        with self._connect() as db:
+        with self._db.transaction() as db:
             size = self._sizes(db, "id = ? AND created >= ?", *live)
             cursor = db.execute("DELETE FROM responses WHERE id = ? AND created >= ?", live)
             db.execute(_ADD, (-size,))

@@ -12,23 +12,24 @@ import asyncio
 import contextlib
 import logging
 import os
-import sqlite3
-import threading
-import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
 import anyio.to_thread
 
-from raycast_ai.config import private_dir
-
 from .base import StoreError, UsageRecord
+from .sqlite_file import PrivateDatabase
 
 log = logging.getLogger("raycast_ai.store")
 
 FILENAME = "usage.sqlite3"
 RETRY_DELAY = 1.0
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS usage (key TEXT NOT NULL, model TEXT NOT NULL, "
+    "requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, "
+    "output_tokens INTEGER NOT NULL, PRIMARY KEY (key, model))",
+)
 
 
 class UsageBackend(Protocol):
@@ -141,8 +142,7 @@ class SQLiteUsageBackend:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._lock = threading.Lock()
-        self._connection: sqlite3.Connection | None = None
+        self._db = PrivateDatabase(self.path, _SCHEMA, "The usage ledger")
 
     def __repr__(self) -> str:
         return f"SQLiteUsageBackend({str(self.path)!r})"
@@ -156,13 +156,10 @@ class SQLiteUsageBackend:
         return [UsageRecord(*row) for row in rows]
 
     def close(self) -> None:
-        with self._lock:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
+        self._db.close()
 
     def _add(self, rows: list[tuple[str, str, int, int, int]]) -> None:
-        with self._connect() as db:
+        with self._db.transaction() as db:
             db.executemany(
                 "INSERT INTO usage VALUES (?, ?, ?, ?, ?) ON CONFLICT (key, model) DO UPDATE SET "
                 "requests = requests + excluded.requests, "
@@ -173,39 +170,9 @@ class SQLiteUsageBackend:
 
     def _report(self, key: str | None) -> list[tuple[str, str, int, int, int]]:
         query = "SELECT key, model, requests, input_tokens, output_tokens FROM usage"
-        with self._connect() as db:
+        with self._db.transaction() as db:
             if key is None:
                 rows = db.execute(query + " ORDER BY key, model").fetchall()
             else:
                 rows = db.execute(query + " WHERE key = ? ORDER BY model", (key,)).fetchall()
         return [tuple(row) for row in rows]
-
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        try:
-            with self._lock:
-                if self._connection is None:
-                    self._connection = self._open()
-                with self._connection as connection:
-                    yield connection
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreError(f"The usage ledger {self.path} failed: {exc}") from exc
-
-    def _open(self) -> sqlite3.Connection:
-        private_dir(self.path.parent)
-        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
-        connection = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False)
-        try:
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = NORMAL")
-            connection.execute(
-                "CREATE TABLE IF NOT EXISTS usage (key TEXT NOT NULL, model TEXT NOT NULL, "
-                "requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, "
-                "output_tokens INTEGER NOT NULL, PRIMARY KEY (key, model))"
-            )
-            connection.commit()
-        except BaseException:
-            connection.close()
-            raise
-        weakref.finalize(self, connection.close)
-        return connection
