@@ -31,7 +31,7 @@ from raycast_ai.protocol.errors import RaycastError
 from raycast_ai.protocol.events import Event
 from raycast_ai.protocol.request import ChatOptions
 from raycast_ai.protocol.structured import Ask, StructuredRun, with_parsed
-from raycast_ai.transport.base import AsyncTransport
+from raycast_ai.transport.base import AsyncTransport, Request
 from raycast_ai.transport.http1 import KEEPALIVE_EXPIRY, Http1Transport
 from raycast_ai.transport.httpx import AsyncHttpxTransport
 from raycast_ai.transport.tls import ssl_context
@@ -43,6 +43,7 @@ from ._core import (
     Core,
     Failed,
     Prepared,
+    Reader,
     SchemaLike,
     Staged,
     TimeoutLike,
@@ -150,7 +151,8 @@ class AsyncRaycastClient:
             current = self._core.catalogs.current
             if current is not None and self._core.catalogs.stamp != seen:
                 return current
-            async with contextlib.aclosing(self._attempts(self._fetch_models)) as catalogs:
+            fetch = functools.partial(self._read, self._core.models_request, self._core.catalog)
+            async with contextlib.aclosing(self._attempts(fetch)) as catalogs:
                 return await anext(catalogs)
 
     def stream(
@@ -230,20 +232,24 @@ class AsyncRaycastClient:
         """The signed-in user's profile (`/api/v1/me`): name, email, plan flags."""
         return await self._get(ME_PATH, self._core.account)
 
-    async def _get(self, path: str, read: Callable[[int, Mapping[str, str], bytes], T]) -> T:
-        async def once() -> AsyncGenerator[T, None]:
-            try:
-                response = await self._transport.send(self._core.account_request(path))
-                try:
-                    body = await response.aread()
-                finally:
-                    await response.aclose()
-            except TRANSPORT_ERRORS as exc:
-                raise self._core.failed(exc, None, False) from exc
-            yield read(response.status_code, response.headers, body)
-
+    async def _get(self, path: str, read: Reader[T]) -> T:
+        once = functools.partial(self._read, lambda: self._core.account_request(path), read)
         async with contextlib.aclosing(self._attempts(once)) as results:
             return await anext(results)
+
+    async def _read(
+        self, request: Callable[[], Request], read: Reader[T]
+    ) -> AsyncGenerator[T, None]:
+        """One exchange read whole (the request made anew for each attempt), as `read` sees it."""
+        try:
+            response = await self._transport.send(request())
+            try:
+                body = await response.aread()
+            finally:
+                await response.aclose()
+        except TRANSPORT_ERRORS as exc:
+            raise self._core.failed(exc, None, False) from exc
+        yield read(response.status_code, response.headers, body)
 
     async def _renew(self, used: str | None) -> None:
         """Renews the stored sign-in unless another attempt did since `used` was sent."""
@@ -304,17 +310,6 @@ class AsyncRaycastClient:
                         yield passed
             step = run.end()
         yield step
-
-    async def _fetch_models(self) -> AsyncGenerator[Catalog, None]:
-        try:
-            response = await self._transport.send(self._core.models_request())
-            try:
-                body = await response.aread()
-            finally:
-                await response.aclose()
-        except TRANSPORT_ERRORS as exc:
-            raise self._core.failed(exc, None, False) from exc
-        yield self._core.catalog(response.status_code, response.headers, body)
 
     async def _upload_all(self, staged: Staged) -> dict[str, str]:
         """The ids of the staged attachments' uploads, by SHA-256; the first that fails raises."""

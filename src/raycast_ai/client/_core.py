@@ -8,10 +8,10 @@ import json
 import logging
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import httpx2
 
@@ -78,6 +78,9 @@ CHAT_OPTIONS = frozenset(f.name for f in dataclasses.fields(ChatOptions))
 
 TimeoutLike = Timeout | float | None
 SchemaLike = Mapping[str, Any] | type[Any] | OutputSchema | None
+_T = TypeVar("_T")
+# What makes a value of a whole response: its status, headers and body (`Core.catalog`, ...).
+Reader = Callable[[int, Mapping[str, str], bytes], _T]
 
 
 def coerce_timeout(value: TimeoutLike) -> Timeout:

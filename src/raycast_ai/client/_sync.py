@@ -24,7 +24,7 @@ from raycast_ai.protocol.errors import RaycastError
 from raycast_ai.protocol.events import Event
 from raycast_ai.protocol.request import ChatOptions
 from raycast_ai.protocol.structured import Ask, StructuredRun, with_parsed
-from raycast_ai.transport.base import Transport
+from raycast_ai.transport.base import Request, Transport
 from raycast_ai.transport.httpx import HttpxTransport
 from raycast_ai.transport.tls import ssl_context
 
@@ -35,6 +35,7 @@ from ._core import (
     Core,
     Failed,
     Prepared,
+    Reader,
     SchemaLike,
     Staged,
     TimeoutLike,
@@ -146,7 +147,8 @@ class RaycastClient:
             current = self._core.catalogs.current
             if current is not None and self._core.catalogs.stamp != seen:
                 return current
-            with contextlib.closing(self._attempts(self._fetch_models)) as catalogs:
+            fetch = functools.partial(self._read, self._core.models_request, self._core.catalog)
+            with contextlib.closing(self._attempts(fetch)) as catalogs:
                 return next(catalogs)
 
     def stream(
@@ -215,20 +217,22 @@ class RaycastClient:
         """The signed-in user's profile (`/api/v1/me`): name, email, plan flags."""
         return self._get(ME_PATH, self._core.account)
 
-    def _get(self, path: str, read: Callable[[int, Mapping[str, str], bytes], T]) -> T:
-        def once() -> Generator[T, None, None]:
-            try:
-                response = self._transport.send(self._core.account_request(path))
-                try:
-                    body = response.read()
-                finally:
-                    response.close()
-            except TRANSPORT_ERRORS as exc:
-                raise self._core.failed(exc, None, False) from exc
-            yield read(response.status_code, response.headers, body)
-
+    def _get(self, path: str, read: Reader[T]) -> T:
+        once = functools.partial(self._read, lambda: self._core.account_request(path), read)
         with contextlib.closing(self._attempts(once)) as results:
             return next(results)
+
+    def _read(self, request: Callable[[], Request], read: Reader[T]) -> Generator[T, None, None]:
+        """One exchange read whole (the request made anew for each attempt), as `read` sees it."""
+        try:
+            response = self._transport.send(request())
+            try:
+                body = response.read()
+            finally:
+                response.close()
+        except TRANSPORT_ERRORS as exc:
+            raise self._core.failed(exc, None, False) from exc
+        yield read(response.status_code, response.headers, body)
 
     def _renew(self, used: str | None) -> None:
         """Renews the stored sign-in unless another attempt did since `used` was sent."""
@@ -287,17 +291,6 @@ class RaycastClient:
                         yield passed
             step = run.end()
         yield step
-
-    def _fetch_models(self) -> Generator[Catalog, None, None]:
-        try:
-            response = self._transport.send(self._core.models_request())
-            try:
-                body = response.read()
-            finally:
-                response.close()
-        except TRANSPORT_ERRORS as exc:
-            raise self._core.failed(exc, None, False) from exc
-        yield self._core.catalog(response.status_code, response.headers, body)
 
     def _upload_all(self, staged: Staged) -> dict[str, str]:
         """The ids of the staged attachments' uploads, by SHA-256; the first that fails raises."""
