@@ -88,9 +88,6 @@ def create_app(
                 yield
         finally:
             # Answers already sent may still be on their way to the store.
-            close = getattr(getattr(app.state, "response_store", None), "aclose", None)
-            if close is not None:
-                await close()
             shared = getattr(app.state, "shared", None)
             if shared is not None:
                 await shared.aclose()
@@ -225,7 +222,7 @@ def _routes(settings: GatewaySettings) -> list[Route]:
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/metrics", metrics.scrape, methods=["GET"]),
         *anthropic_routes(),
-        *response_routes(_client, _request_catalog),
+        *response_routes(_request_catalog),
         *usage_routes(),
         Route("/v1/embeddings", embeddings, methods=["POST"]),
         *(

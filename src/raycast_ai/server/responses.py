@@ -12,14 +12,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from raycast_ai.client import AsyncRaycastClient
 from raycast_ai.dialects import openai_responses as dialect
 from raycast_ai.dialects.attachments import described
 from raycast_ai.dialects.base import Chat, completion_usage
@@ -58,9 +57,7 @@ log = logging.getLogger("raycast_ai.server")
 PATH = "/v1/responses"
 
 
-def response_routes(
-    client: Callable[[Request], AsyncRaycastClient], catalog: Catalogs
-) -> list[Route]:
+def response_routes(catalog: Catalogs) -> list[Route]:
     async def create(request: Request) -> Response:
         refused, limits = await admit(request, dialect)
         if refused is not None:
@@ -68,7 +65,7 @@ def response_routes(
         try:
             chat = dialect.parse(await request.body())
             context = context_of(chat)
-            store = _store(request, client(request))
+            store = _store(request)
             chat, history = await _continued(chat, store)
             chat = await resolve_attachments(chat, request.app.state.settings)
             current = await catalog(request)  # so that `stream` below finds it cached
@@ -114,7 +111,7 @@ def response_routes(
     async def count(request: Request) -> Response:
         """`POST /v1/responses/input_tokens`: an estimate, never a call to Raycast."""
         chat = dialect.parse(await request.body())
-        chat, _ = await _continued(chat, _store(request, client(request)))
+        chat, _ = await _continued(chat, _store(request))
         tokens = dialect.input_tokens(chat)
         return json_response({"object": "response.input_tokens", "input_tokens": tokens})
 
@@ -122,7 +119,7 @@ def response_routes(
         """`GET /v1/responses/{id}/input_items`, with `limit`, `order` and `after`."""
         response_id: str = request.path_params["response_id"]
         limit, order, after = _page(request)
-        stored = await _store(request, client(request)).get(response_id)
+        stored = await _store(request).get(response_id)
         if stored is None:
             return error_response(dialect, _not_found(response_id))
         tools = convert_tools(stored.response.get("tools") or ()).names
@@ -145,7 +142,7 @@ def response_routes(
 
     async def retrieve(request: Request) -> Response:
         response_id: str = request.path_params["response_id"]
-        stored = await _store(request, client(request)).get(response_id)
+        stored = await _store(request).get(response_id)
         if stored is None:
             return error_response(dialect, _not_found(response_id))
         if request.query_params.get("stream", "").lower() == "true":
@@ -155,7 +152,7 @@ def response_routes(
 
     async def delete(request: Request) -> Response:
         response_id: str = request.path_params["response_id"]
-        if not await _store(request, client(request)).delete(response_id):
+        if not await _store(request).delete(response_id):
             return error_response(dialect, _not_found(response_id))
         return json_response({"id": response_id, "object": "response", "deleted": True})
 
@@ -193,7 +190,7 @@ def _answering(handler: Endpoint) -> Endpoint:
     return endpoint
 
 
-def _store(request: Request, client: AsyncRaycastClient) -> ResponseStore:
+def _store(request: Request) -> ResponseStore:
     """The app's store: `app.state.response_store` when one was set, else that of the app's
     shared state (`metering.shared_state`: SQLite in the data folder, written behind the
     answers, or Redis)."""
